@@ -1,0 +1,28 @@
+// Two projects: the frontend under jsdom (JupyterLab's test environment), the server under node.
+const jlabConfig = require('@jupyterlab/testing/lib/jest-config')(__dirname);
+
+const tsTransform = ['ts-jest', { tsconfig: './tsconfig.test.json' }];
+// JupyterLab and several of its dependencies ship ES modules, which jest must transpile.
+const esModules = ['@jupyterlab/', '@lumino/', '@codemirror', '@microsoft', '@jupyter/', 'lib0', 'nanoid', 'y-protocols', 'yjs', 'marked'].join('|');
+
+const { coverageReporters, reporters, testTimeout, ...frontendBase } = jlabConfig;
+
+module.exports = {
+  coverageReporters,
+  testTimeout: 120000,
+  projects: [
+    {
+      ...frontendBase,
+      displayName: 'frontend',
+      testRegex: 'src/.*/__tests__/.*\\.spec\\.tsx?$',
+      transform: { ...jlabConfig.transform, '^.+\\.tsx?$': tsTransform },
+      transformIgnorePatterns: [`/node_modules/(?!${esModules}).+`]
+    },
+    {
+      displayName: 'server',
+      testEnvironment: 'node',
+      testRegex: 'server/.*/__tests__/.*\\.spec\\.ts$',
+      transform: { '^.+\\.ts$': tsTransform }
+    }
+  ]
+};

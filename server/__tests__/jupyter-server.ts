@@ -1,0 +1,60 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { freeLoopbackPort } from '../jupyter/backend';
+import { terminateGroup } from '../process/tree';
+
+/** A real, plain jupyter_server (Debian's) on a loopback port, for tests. */
+export interface TestJupyter {
+  url: string;
+  token: string;
+  rootDir: string;
+  stop(): Promise<void>;
+}
+
+export async function startTestJupyter(token = 'test-token-123'): Promise<TestJupyter> {
+  const port = await freeLoopbackPort();
+  const rootDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ddp-test-root-'));
+  const child: ChildProcess = spawn(
+    '/usr/bin/python3',
+    [
+      '-m',
+      'jupyter_server',
+      '--ServerApp.ip=127.0.0.1',
+      `--ServerApp.port=${port}`,
+      '--ServerApp.port_retries=0',
+      '--ServerApp.open_browser=False',
+      `--ServerApp.root_dir=${rootDir}`,
+      ...(process.getuid?.() === 0 ? ['--ServerApp.allow_root=True'] : [])
+    ],
+    { detached: true, stdio: 'ignore', env: { ...process.env, JUPYTER_TOKEN: token } }
+  );
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      const res = await fetch(`${url}/api/status?token=${token}`);
+      if (res.ok) {
+        break;
+      }
+    } catch {
+      // still starting
+    }
+    if (Date.now() > deadline || child.exitCode !== null) {
+      await terminateGroup(child, 1000);
+      throw new Error('jupyter_server did not start');
+    }
+    await new Promise(r => setTimeout(r, 200));
+  }
+  return {
+    url,
+    token,
+    rootDir,
+    stop: async () => {
+      await terminateGroup(child, 5000);
+      fs.rmSync(rootDir, { recursive: true, force: true });
+    }
+  };
+}

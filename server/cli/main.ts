@@ -1,0 +1,78 @@
+import { Command, InvalidArgumentError } from 'commander';
+import * as fs from 'node:fs';
+
+import { PACKAGE_VERSION } from '../package-root';
+import { installExtension, uninstallExtension } from './extension';
+import { runLab } from './lab';
+
+function portNumber(value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port < 1 || port > 65535) {
+    throw new InvalidArgumentError(`"${value}" is not a port number (1-65535).`);
+  }
+  return port;
+}
+
+function existingDir(value: string): string {
+  if (!fs.existsSync(value) || !fs.statSync(value).isDirectory()) {
+    throw new InvalidArgumentError(`"${value}" is not an existing directory.`);
+  }
+  return value;
+}
+
+function fail(err: unknown): never {
+  process.stderr.write(`jupyter-ddp: error: ${(err as Error).message ?? err}\n`);
+  process.exit(1);
+}
+
+export function main(argv: string[]): void {
+  const program = new Command('jupyter-ddp')
+    .description('PyTorch DistributedDataParallel on every GPU, interactively in JupyterLab')
+    .version(PACKAGE_VERSION)
+    .showHelpAfterError()
+    .configureOutput({ outputError: (text, write) => write(`jupyter-ddp: ${text}`) });
+
+  program
+    .command('lab')
+    .description('start JupyterLab with the DDP extension behind the jupyter-ddp server')
+    .option('--port <port>', 'public port (the next free one is used if it is taken)', portNumber, 8888)
+    .option('--ip <address>', 'address to listen on (loopback by default)', '127.0.0.1')
+    .option('--notebook-dir <dir>', 'folder JupyterLab serves', existingDir, process.cwd())
+    .option('--no-browser', 'do not open a browser')
+    .option('--verbose', "show the Jupyter server's log", false)
+    .action(opts =>
+      runLab({
+        port: opts.port,
+        ip: opts.ip,
+        notebookDir: opts.notebookDir,
+        browser: opts.browser,
+        verbose: opts.verbose
+      }).catch(fail)
+    );
+
+  program
+    .command('install')
+    .description("install the extension into the Jupyter data directory's labextensions/")
+    .option('--data-dir <dir>', 'Jupyter data directory (default: `jupyter --data-dir`)')
+    .action(opts =>
+      installExtension(opts.dataDir)
+        .then(target => {
+          process.stdout.write(`Installed the jupyterlab-ddp extension in ${target}\nRestart JupyterLab to load it.\n`);
+        })
+        .catch(fail)
+    );
+
+  program
+    .command('uninstall')
+    .description('remove the extension installed by `jupyter-ddp install`')
+    .option('--data-dir <dir>', 'Jupyter data directory (default: `jupyter --data-dir`)')
+    .action(opts =>
+      uninstallExtension(opts.dataDir)
+        .then(target => {
+          process.stdout.write(target ? `Removed ${target}\n` : 'The jupyterlab-ddp extension is not installed there.\n');
+        })
+        .catch(fail)
+    );
+
+  program.parse(argv);
+}

@@ -1,0 +1,61 @@
+import { IncomingMessage } from 'node:http';
+import { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer } from 'ws';
+
+import { ServerMessage } from '../../src/protocol/api';
+import { GroupStatusSource } from './api';
+import { Authenticator } from './auth';
+import { isSameOrigin } from './origin';
+
+/** The one WebSocket per browser tab: server-pushed events, after the same checks as REST. */
+export class EventHub {
+  private wss = new WebSocketServer({ noServer: true });
+
+  constructor(
+    private readonly auth: Authenticator,
+    private readonly version: string,
+    private readonly group: GroupStatusSource
+  ) {}
+
+  async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    if (!isSameOrigin(req)) {
+      return refuse(socket, 403, `Origin ${req.headers.origin} does not match host ${req.headers.host}`);
+    }
+    const verdict = await this.auth.check(req);
+    if (!verdict.ok) {
+      return refuse(socket, verdict.status, verdict.reason);
+    }
+    this.wss.handleUpgrade(req, socket, head, ws => {
+      this.send(ws, { type: 'hello', version: this.version, group: this.group.summary() });
+    });
+  }
+
+  /** Push a message to every connected client. */
+  broadcast(message: ServerMessage): void {
+    for (const ws of this.wss.clients) {
+      this.send(ws, message);
+    }
+  }
+
+  close(): void {
+    for (const ws of this.wss.clients) {
+      ws.terminate();
+    }
+    this.wss.close();
+  }
+
+  private send(ws: WebSocket, message: ServerMessage): void {
+    if (ws.readyState === WebSocket.OPEN) {
+      ws.send(JSON.stringify(message));
+    }
+  }
+}
+
+function refuse(socket: Duplex, status: number, reason: string): void {
+  const body = JSON.stringify({ error: reason });
+  socket.end(
+    `HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : 'Forbidden'}\r\n` +
+      'Content-Type: application/json\r\nConnection: close\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
+  );
+}

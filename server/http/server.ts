@@ -1,0 +1,61 @@
+import express from 'express';
+import * as http from 'node:http';
+import httpProxy from 'http-proxy';
+
+import { API_PREFIX, WS_PATH } from '../../src/protocol/api';
+import { apiRouter, GroupStatusSource } from './api';
+import { Authenticator } from './auth';
+import { EventHub } from './events';
+
+export interface DdpServerOptions {
+  /** The Jupyter server everything outside `/ddp/` is proxied to. */
+  jupyterUrl: string;
+  auth: Authenticator;
+  version: string;
+  group: GroupStatusSource;
+}
+
+export interface DdpServer {
+  http: http.Server;
+  events: EventHub;
+}
+
+/**
+ * The public HTTP server: `/ddp/api/...` and its WebSocket are ours; every other request and
+ * WebSocket goes unchanged (Host included, so Jupyter's own origin and cookie checks still hold)
+ * to the Jupyter server.
+ */
+export function createDdpServer(options: DdpServerOptions): DdpServer {
+  const proxy = httpProxy.createProxyServer({ target: options.jupyterUrl, ws: true, xfwd: false });
+  proxy.on('error', (err, _req, target) => {
+    if (target instanceof http.ServerResponse) {
+      if (!target.headersSent) {
+        target.writeHead(502, { 'Content-Type': 'text/plain' });
+      }
+      target.end(`jupyter-ddp: the Jupyter server is unreachable (${err.message})`);
+    } else {
+      target.destroy();
+    }
+  });
+
+  const events = new EventHub(options.auth, options.version, options.group);
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(`/${API_PREFIX}`, apiRouter(options));
+  app.use((req, res) => proxy.web(req, res));
+
+  const server = http.createServer(app);
+  server.on('upgrade', (req, socket, head) => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (path === `/${WS_PATH}`) {
+      void events.handleUpgrade(req, socket, head);
+    } else {
+      proxy.ws(req, socket, head);
+    }
+  });
+  server.on('close', () => {
+    events.close();
+    proxy.close();
+  });
+  return { http: server, events };
+}

@@ -1,0 +1,182 @@
+import { ChildProcess, execFile, spawn } from 'node:child_process';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+
+import { LABEXTENSIONS_DIR, PACKAGE_ROOT } from '../package-root';
+import { terminateGroup } from '../process/tree';
+import { findPython } from './python';
+
+const run = promisify(execFile);
+
+/**
+ * The Jupyter server that serves JupyterLab behind our proxy, on a private loopback port: the
+ * user's own `jupyter lab` when JupyterLab >= 4 is installed, otherwise the bundled lab/ app on
+ * Debian's jupyterlab_server.
+ */
+export type BackendKind = 'jupyterlab' | 'bundled';
+
+export interface BackendOptions {
+  token: string;
+  rootDir: string;
+  /** Let the Jupyter server accept Host headers that are not loopback (public --ip). */
+  allowRemoteAccess: boolean;
+  /** Forwarded to our stderr, prefixed, when true; otherwise kept only for error reports. */
+  verbose: boolean;
+}
+
+export interface BackendCommand {
+  kind: BackendKind;
+  command: string;
+  args: string[];
+}
+
+const STDERR_TAIL_LINES = 40;
+const READY_TIMEOUT_MS = 90_000;
+
+export class JupyterBackend {
+  readonly url: string;
+  private stderrTail: string[] = [];
+
+  private constructor(
+    readonly kind: BackendKind,
+    readonly port: number,
+    private child: ChildProcess
+  ) {
+    this.url = `http://127.0.0.1:${port}`;
+  }
+
+  /** Start the server and resolve once it answers authenticated API requests. */
+  static async start(options: BackendOptions): Promise<JupyterBackend> {
+    const port = await freeLoopbackPort();
+    const { kind, command, args } = await chooseBackend();
+    const python = await findPython([]);
+    const serverArgs = [
+      ...args,
+      '--ServerApp.ip=127.0.0.1',
+      `--ServerApp.port=${port}`,
+      '--ServerApp.port_retries=0',
+      '--ServerApp.open_browser=False',
+      `--ServerApp.root_dir=${options.rootDir}`,
+      ...(options.allowRemoteAccess ? ['--ServerApp.allow_remote_access=True'] : []),
+      ...(process.getuid?.() === 0 ? ['--ServerApp.allow_root=True'] : [])
+    ];
+    // On Linux the shim makes the kernel end the Jupyter server if we die without cleaning up.
+    const [cmd, argv] =
+      python && process.platform === 'linux'
+        ? [python, [path.join(PACKAGE_ROOT, 'server', 'py', 'exec_with_parent_death.py'), String(process.pid), command, ...serverArgs]]
+        : [command, serverArgs];
+    const child = spawn(cmd, argv, {
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, JUPYTER_TOKEN: options.token, PYDEVD_DISABLE_FILE_VALIDATION: '1' }
+    });
+    const backend = new JupyterBackend(kind, port, child);
+    backend.captureOutput(options.verbose);
+    await backend.waitReady(options.token);
+    return backend;
+  }
+
+  /** Calls back once if the server exits; the message names the cause and its last output. */
+  onExit(listener: (message: string) => void): void {
+    this.child.once('exit', (code, signal) =>
+      listener(`Jupyter server exited (${signal ?? `code ${code}`})\n${this.stderrTail.join('\n')}`)
+    );
+  }
+
+  async stop(): Promise<void> {
+    // Jupyter shuts its kernels down on SIGTERM; give it time before forcing.
+    await terminateGroup(this.child, 10_000);
+  }
+
+  private captureOutput(verbose: boolean): void {
+    const keep = (chunk: Buffer) => {
+      const text = chunk.toString();
+      if (verbose) {
+        process.stderr.write(text.replace(/^/gm, '[jupyter] '));
+      }
+      this.stderrTail.push(...text.split('\n').filter(Boolean));
+      this.stderrTail = this.stderrTail.slice(-STDERR_TAIL_LINES);
+    };
+    this.child.stdout?.on('data', keep);
+    this.child.stderr?.on('data', keep);
+  }
+
+  private async waitReady(token: string): Promise<void> {
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    let exit: string | null = null;
+    this.child.once('exit', (code, signal) => (exit = signal ?? `code ${code}`));
+    while (Date.now() < deadline) {
+      if (exit) {
+        throw new Error(`The Jupyter server (${this.kind}) exited during start-up (${exit}):\n${this.stderrTail.join('\n')}`);
+      }
+      try {
+        const res = await fetch(`${this.url}/api/status`, { headers: { Authorization: `token ${token}` } });
+        if (res.ok) {
+          return;
+        }
+      } catch {
+        // not listening yet
+      }
+      await new Promise(r => setTimeout(r, 200));
+    }
+    await this.stop();
+    throw new Error(`The Jupyter server did not answer within ${READY_TIMEOUT_MS / 1000} s:\n${this.stderrTail.join('\n')}`);
+  }
+}
+
+/** Pick the user's JupyterLab 4 when present, else the bundled lab/; JUPYTER_DDP_BACKEND forces one. */
+export async function chooseBackend(): Promise<BackendCommand> {
+  const forced = process.env.JUPYTER_DDP_BACKEND;
+  if (forced && forced !== 'jupyterlab' && forced !== 'bundled') {
+    throw new Error(`JUPYTER_DDP_BACKEND must be "jupyterlab" or "bundled", not "${forced}"`);
+  }
+  if (forced !== 'bundled') {
+    const version = await jupyterLabVersion();
+    if (version !== null && version >= 4) {
+      return {
+        kind: 'jupyterlab',
+        command: 'jupyter',
+        args: ['lab', `--LabApp.extra_labextensions_path=${LABEXTENSIONS_DIR}`]
+      };
+    }
+    if (forced === 'jupyterlab') {
+      throw new Error('JUPYTER_DDP_BACKEND=jupyterlab but no `jupyter lab` >= 4 is on PATH');
+    }
+  }
+  const python = await findPython(['jupyterlab_server', 'jupyter_server']);
+  if (!python) {
+    throw new Error(
+      'No JupyterLab >= 4 (`pip install jupyterlab`) and no Python with jupyterlab_server ' +
+        '(Debian: `apt-get install python3-jupyterlab-server`) was found. Set JUPYTER_DDP_PYTHON to choose a Python.'
+    );
+  }
+  return {
+    kind: 'bundled',
+    command: python,
+    args: [path.join(PACKAGE_ROOT, 'lab', 'app.py'), `--LabServerApp.extra_labextensions_path=${LABEXTENSIONS_DIR}`]
+  };
+}
+
+/** Major version of `jupyter lab` on PATH, or null when there is none. */
+async function jupyterLabVersion(): Promise<number | null> {
+  try {
+    const { stdout } = await run('jupyter', ['lab', '--version'], { timeout: 30_000 });
+    const match = /^(\d+)\./m.exec(stdout.trim());
+    return match ? Number(match[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A loopback port nobody listens on right now. */
+export function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}

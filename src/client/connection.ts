@@ -1,0 +1,84 @@
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+import { IDisposable } from '@lumino/disposable';
+import { ISignal, Signal } from '@lumino/signaling';
+
+import { GroupSummary, ServerMessage, WS_PATH } from '../protocol/api';
+
+const RECONNECT_MIN_MS = 500;
+const RECONNECT_MAX_MS = 10_000;
+
+/**
+ * The tab's single WebSocket to the jupyter-ddp server. `group` is null while no server answers
+ * (for instance in a JupyterLab started without `jupyter-ddp lab`); it reconnects with backoff.
+ */
+export class DdpConnection implements IDisposable {
+  private socket: WebSocket | null = null;
+  private retryMs = RECONNECT_MIN_MS;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private _group: GroupSummary | null = null;
+  private _groupChanged = new Signal<this, GroupSummary | null>(this);
+  private _isDisposed = false;
+
+  constructor(private readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings()) {}
+
+  get group(): GroupSummary | null {
+    return this._group;
+  }
+
+  get groupChanged(): ISignal<this, GroupSummary | null> {
+    return this._groupChanged;
+  }
+
+  get isDisposed(): boolean {
+    return this._isDisposed;
+  }
+
+  connect(): void {
+    if (this._isDisposed || this.socket) {
+      return;
+    }
+    let url = URLExt.join(this.settings.wsUrl, WS_PATH);
+    if (this.settings.appendToken && this.settings.token) {
+      url += `?token=${encodeURIComponent(this.settings.token)}`;
+    }
+    const socket = new this.settings.WebSocket(url);
+    this.socket = socket;
+    socket.onmessage = event => this.onMessage(JSON.parse(event.data as string) as ServerMessage);
+    socket.onclose = () => {
+      this.socket = null;
+      this.setGroup(null);
+      this.scheduleReconnect();
+    };
+  }
+
+  dispose(): void {
+    if (this._isDisposed) {
+      return;
+    }
+    this._isDisposed = true;
+    clearTimeout(this.retryTimer);
+    this.socket?.close();
+    Signal.clearData(this);
+  }
+
+  private onMessage(message: ServerMessage): void {
+    if (message.type === 'hello') {
+      this.retryMs = RECONNECT_MIN_MS;
+      this.setGroup(message.group);
+    }
+  }
+
+  private setGroup(group: GroupSummary | null): void {
+    this._group = group;
+    this._groupChanged.emit(group);
+  }
+
+  private scheduleReconnect(): void {
+    if (this._isDisposed) {
+      return;
+    }
+    this.retryTimer = setTimeout(() => this.connect(), this.retryMs);
+    this.retryMs = Math.min(this.retryMs * 2, RECONNECT_MAX_MS);
+  }
+}

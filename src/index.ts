@@ -1,0 +1,7 @@
+import { JupyterFrontEndPlugin } from '@jupyterlab/application';
+
+import { statusPlugin } from './status/plugin';
+
+const plugins: JupyterFrontEndPlugin<unknown>[] = [statusPlugin];
+
+export default plugins;
