@@ -1,0 +1,50 @@
+import { defineConfig } from '@playwright/test';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+/**
+ * UI tests drive Debian's Chromium (never a downloaded browser) against a real `jupyter-ddp lab`
+ * serving a scratch folder, on a fixed token and port.
+ */
+export const TOKEN = 'ui-test-token';
+export const PORT = Number(process.env.DDP_UI_PORT ?? 18888);
+const notebookDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ddp-ui-'));
+
+export default defineConfig({
+  testDir: './tests',
+  outputDir: './test-results',
+  timeout: 120_000,
+  expect: { timeout: 30_000 },
+  workers: 1,
+  retries: 0,
+  reporter: [['list']],
+  use: {
+    baseURL: `http://127.0.0.1:${PORT}`,
+    browserName: 'chromium',
+    headless: true,
+    viewport: { width: 1280, height: 800 },
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync'
+      ]
+    }
+  },
+  webServer: {
+    command: `node bin/jupyter-ddp.js lab --no-browser --port ${PORT} --notebook-dir ${notebookDir}`,
+    cwd: path.resolve(__dirname, '..'),
+    env: { JUPYTER_TOKEN: TOKEN },
+    url: `http://127.0.0.1:${PORT}/ddp/api/health?token=${TOKEN}`,
+    timeout: 120_000,
+    reuseExistingServer: false,
+    stdout: 'pipe',
+    stderr: 'pipe'
+  }
+});

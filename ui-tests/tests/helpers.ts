@@ -1,0 +1,41 @@
+import { ConsoleMessage, Page } from '@playwright/test';
+
+import { TOKEN } from '../playwright.config';
+
+/**
+ * Console errors a page may show that are not ours: jupyter_server 1.23 lacks endpoints that
+ * JupyterLab 4 asks for (documented in ENVIRONMENT.md), and Chromium reports each 404 it gets.
+ */
+const KNOWN_SERVER_GAPS = [/\/api\/me\b/, /\/api\/events\/subscribe/, /\/lsp\/status/, /404 \(Not Found\)/];
+
+/** Collects console errors, to assert at the end of a test that none came from us. */
+export function watchConsole(page: Page): () => string[] {
+  const errors: string[] = [];
+  page.on('console', (msg: ConsoleMessage) => {
+    if (msg.type() === 'error') {
+      errors.push(`${msg.text()} @ ${msg.location().url}`);
+    }
+  });
+  page.on('pageerror', err => errors.push(`pageerror: ${err.message}`));
+  return () => errors.filter(text => !KNOWN_SERVER_GAPS.some(re => re.test(text)));
+}
+
+/** Open JupyterLab with the token and wait until it has rendered. */
+export async function openLab(page: Page, path = '/lab'): Promise<void> {
+  await page.goto(`${path}?token=${TOKEN}`);
+  await page.locator('#jp-main-statusbar').waitFor();
+}
+
+/** Create a notebook from the launcher and wait until its kernel is idle. */
+export async function newNotebook(page: Page): Promise<void> {
+  await page.locator('.jp-LauncherCard[data-category="Notebook"]').first().click();
+  await page.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]').waitFor({ timeout: 60_000 });
+}
+
+/** Type code into the active cell and run it with Shift+Enter. */
+export async function runInActiveCell(page: Page, code: string): Promise<void> {
+  const editor = page.locator('.jp-Notebook .jp-Cell.jp-mod-active .cm-content');
+  await editor.click();
+  await page.keyboard.type(code);
+  await page.keyboard.press('Shift+Enter');
+}

@@ -1,0 +1,33 @@
+import { expect, test } from '@playwright/test';
+import * as path from 'node:path';
+
+import { TOKEN } from '../playwright.config';
+import { newNotebook, openLab, runInActiveCell, watchConsole } from './helpers';
+
+const SCREENSHOTS = path.resolve(__dirname, '..', '..', 'docs', 'screenshots');
+
+test('JupyterLab loads our extension and runs a local cell', async ({ page }) => {
+  const consoleErrors = watchConsole(page);
+  await openLab(page);
+
+  // Our plugin is active: its status-bar item reports the (not yet started) group.
+  await expect(page.locator('.jp-ddp-StatusItem')).toHaveText('DDP: stopped');
+
+  await newNotebook(page);
+  await runInActiveCell(page, 'print(6 * 7)');
+  await expect(page.locator('.jp-OutputArea-output').first()).toHaveText('42');
+
+  if (process.env.DDP_SCREENSHOTS) {
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'lab-light.png') });
+  }
+  expect(consoleErrors()).toEqual([]);
+});
+
+test('the DDP API is protected like Jupyter itself', async ({ request }) => {
+  const anonymous = await request.get('/ddp/api/health');
+  expect(anonymous.status()).toBe(401);
+
+  const withToken = await request.get(`/ddp/api/health?token=${TOKEN}`);
+  expect(withToken.status()).toBe(200);
+  expect(await withToken.json()).toMatchObject({ status: 'ok', group: { state: 'stopped' } });
+});
