@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { freeLoopbackPort } from '../jupyter/backend';
+import { freeLoopbackPort } from '../net';
 import { terminateGroup } from '../process/tree';
 
 /** A real, plain jupyter_server (Debian's) on a loopback port, for tests. */

@@ -31,3 +31,13 @@ export async function eventually(check: () => boolean, timeoutMs: number): Promi
   }
   return check();
 }
+
+/** True while `pid` is a live process (zombies, which hold no resources, count as gone). */
+export function isRunning(pid: number): boolean {
+  try {
+    const state = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0];
+    return state !== undefined && state !== 'Z';
+  } catch {
+    return false;
+  }
+}

@@ -4,10 +4,10 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 
-import { GroupSummary } from '../../src/protocol/api';
 import { JupyterAuthenticator } from '../http/auth';
 import { createDdpServer } from '../http/server';
 import { JupyterBackend } from '../jupyter/backend';
+import { createRuntimeDir } from '../kernel/connection';
 import { PACKAGE_VERSION } from '../package-root';
 
 export interface LabOptions {
@@ -34,13 +34,12 @@ export async function runLab(options: LabOptions): Promise<void> {
 
   process.stderr.write('jupyter-ddp: starting the Jupyter server...\n');
   const backend = await JupyterBackend.start({ token, rootDir, allowRemoteAccess: !loopback, verbose: options.verbose });
-  // The DDP group arrives with the group server; until then there is none.
-  const group = { summary: (): GroupSummary => ({ state: 'stopped', worldSize: 0, device: null }) };
+  const runtimeDir = createRuntimeDir();
   const server = createDdpServer({
     jupyterUrl: backend.url,
     auth: new JupyterAuthenticator(backend.url),
     version: PACKAGE_VERSION,
-    group
+    groupEnv: { rootDir, runtimeDir, python: backend.python }
   });
 
   let stopping = false;
@@ -52,7 +51,8 @@ export async function runLab(options: LabOptions): Promise<void> {
     process.stderr.write('jupyter-ddp: shutting down...\n');
     server.http.close();
     server.http.closeAllConnections();
-    await backend.stop();
+    await Promise.all([server.groups.stopAll(), backend.stop()]);
+    fs.rmSync(runtimeDir, { recursive: true, force: true });
     process.exit(code);
   };
   backend.onExit(message => {

@@ -1,28 +1,26 @@
 import express, { NextFunction, Request, Response, Router } from 'express';
 
-import { ApiError, GroupSummary, HealthResponse } from '../../src/protocol/api';
+import { ApiError, HealthResponse } from '../../src/protocol/api';
+import { Groups } from '../group/registry';
 import { Authenticator, passesXsrf } from './auth';
-
-/** What the API needs to know about the DDP group. */
-export interface GroupStatusSource {
-  summary(): GroupSummary;
-}
+import { groupsRouter } from './groups';
 
 export interface ApiOptions {
   auth: Authenticator;
   version: string;
-  group: GroupStatusSource;
+  groups: Groups;
 }
 
 /** The `/ddp/api` REST routes; every one of them requires Jupyter's credentials. */
-export function apiRouter({ auth, version, group }: ApiOptions): Router {
+export function apiRouter({ auth, version, groups }: ApiOptions): Router {
   const router = Router();
   router.use(requireAuth(auth));
-  router.use(express.json({ limit: '1mb' }));
+  router.use(express.json({ limit: '16mb' }));
 
   router.get('/health', (_req, res: Response<HealthResponse>) => {
-    res.json({ status: 'ok', version, group: group.summary() });
+    res.json({ status: 'ok', version, group: groups.default.summary() });
   });
+  router.use('/groups', groupsRouter(groups));
 
   router.use((req, res: Response<ApiError>) => {
     res.status(404).json({ error: `No such API route: ${req.method} ${req.baseUrl}${req.path}` });

@@ -2,8 +2,7 @@ import { IncomingMessage } from 'node:http';
 import { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 
-import { ServerMessage } from '../../src/protocol/api';
-import { GroupStatusSource } from './api';
+import { GroupSummary, ServerMessage } from '../../src/protocol/api';
 import { Authenticator } from './auth';
 import { isSameOrigin } from './origin';
 
@@ -14,7 +13,7 @@ export class EventHub {
   constructor(
     private readonly auth: Authenticator,
     private readonly version: string,
-    private readonly group: GroupStatusSource
+    private readonly summary: () => GroupSummary
   ) {}
 
   async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
@@ -26,7 +25,7 @@ export class EventHub {
       return refuse(socket, verdict.status, verdict.reason);
     }
     this.wss.handleUpgrade(req, socket, head, ws => {
-      this.send(ws, { type: 'hello', version: this.version, group: this.group.summary() });
+      this.send(ws, { type: 'hello', version: this.version, group: this.summary() });
     });
   }
 

@@ -3,7 +3,10 @@ import * as http from 'node:http';
 import httpProxy from 'http-proxy';
 
 import { API_PREFIX, WS_PATH } from '../../src/protocol/api';
-import { apiRouter, GroupStatusSource } from './api';
+import { ServerMessage } from '../../src/protocol/api';
+import { GroupEnvironment } from '../group/group';
+import { Groups } from '../group/registry';
+import { apiRouter } from './api';
 import { Authenticator } from './auth';
 import { EventHub } from './events';
 
@@ -12,12 +15,14 @@ export interface DdpServerOptions {
   jupyterUrl: string;
   auth: Authenticator;
   version: string;
-  group: GroupStatusSource;
+  /** Where the DDP group's ranks run. */
+  groupEnv: GroupEnvironment;
 }
 
 export interface DdpServer {
   http: http.Server;
   events: EventHub;
+  groups: Groups;
 }
 
 /**
@@ -38,10 +43,11 @@ export function createDdpServer(options: DdpServerOptions): DdpServer {
     }
   });
 
-  const events = new EventHub(options.auth, options.version, options.group);
+  const groups = new Groups(options.groupEnv, (message: ServerMessage) => events.broadcast(message));
+  const events = new EventHub(options.auth, options.version, () => groups.default.summary());
   const app = express();
   app.disable('x-powered-by');
-  app.use(`/${API_PREFIX}`, apiRouter(options));
+  app.use(`/${API_PREFIX}`, apiRouter({ auth: options.auth, version: options.version, groups }));
   app.use((req, res) => proxy.web(req, res));
 
   const server = http.createServer(app);
@@ -57,5 +63,5 @@ export function createDdpServer(options: DdpServerOptions): DdpServer {
     events.close();
     proxy.close();
   });
-  return { http: server, events };
+  return { http: server, events, groups };
 }

@@ -1,9 +1,10 @@
 import { ChildProcess, execFile, spawn } from 'node:child_process';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 
+import { freeLoopbackPort } from '../net';
 import { LABEXTENSIONS_DIR, PACKAGE_ROOT } from '../package-root';
+import { guarded } from '../process/guard';
 import { terminateGroup } from '../process/tree';
 import { findPython } from './python';
 
@@ -41,6 +42,8 @@ export class JupyterBackend {
   private constructor(
     readonly kind: BackendKind,
     readonly port: number,
+    /** A Python 3 for helper scripts (the process guard). */
+    readonly python: string,
     private child: ChildProcess
   ) {
     this.url = `http://127.0.0.1:${port}`;
@@ -51,6 +54,9 @@ export class JupyterBackend {
     const port = await freeLoopbackPort();
     const { kind, command, args } = await chooseBackend();
     const python = await findPython([]);
+    if (!python) {
+      throw new Error('No Python 3 found (looked for /usr/bin/python3, python3, python); set JUPYTER_DDP_PYTHON');
+    }
     const serverArgs = [
       ...args,
       '--ServerApp.ip=127.0.0.1',
@@ -61,17 +67,14 @@ export class JupyterBackend {
       ...(options.allowRemoteAccess ? ['--ServerApp.allow_remote_access=True'] : []),
       ...(process.getuid?.() === 0 ? ['--ServerApp.allow_root=True'] : [])
     ];
-    // On Linux the shim makes the kernel end the Jupyter server if we die without cleaning up.
-    const [cmd, argv] =
-      python && process.platform === 'linux'
-        ? [python, [path.join(PACKAGE_ROOT, 'server', 'py', 'exec_with_parent_death.py'), String(process.pid), command, ...serverArgs]]
-        : [command, serverArgs];
+    // The guard ends the Jupyter server (which then ends its kernels) if we die without cleaning up.
+    const [cmd, argv] = guarded(python, [command, ...serverArgs], 10);
     const child = spawn(cmd, argv, {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, JUPYTER_TOKEN: options.token, PYDEVD_DISABLE_FILE_VALIDATION: '1' }
     });
-    const backend = new JupyterBackend(kind, port, child);
+    const backend = new JupyterBackend(kind, port, python, child);
     backend.captureOutput(options.verbose);
     await backend.waitReady(options.token);
     return backend;
@@ -167,16 +170,4 @@ async function jupyterLabVersion(): Promise<number | null> {
   } catch {
     return null;
   }
-}
-
-/** A loopback port nobody listens on right now. */
-export function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
 }

@@ -40,5 +40,93 @@ export interface ApiError {
   field?: string;
 }
 
+/** One rank of a running group. */
+export interface RankInfo {
+  rank: number;
+  /** The kernel's own pid (null until it has reported it). */
+  pid: number | null;
+  /** CUDA_VISIBLE_DEVICES of this rank; null on CPU ranks. */
+  cudaVisibleDevices: string | null;
+  alive: boolean;
+}
+
+/** `GET /ddp/api/groups/:group` */
+export interface GroupInfo extends GroupSummary {
+  name: string;
+  kernelName: string | null;
+  /** torch.distributed backend, or null when no process group was initialised. */
+  backend: 'nccl' | 'gloo' | null;
+  ranks: RankInfo[];
+  /** Notices such as "torch is not importable: ranks run as a plain kernel pool". */
+  notices: string[];
+}
+
+/** `POST /ddp/api/groups/:group` — start a group. Every field is optional. */
+export interface StartGroupRequest {
+  /** Number of CPU ranks when there is no GPU (default 2); with GPUs, must match the GPUs chosen. */
+  ranks?: number;
+  /** "all" or GPU indices such as [0, 2]; ignored on machines without GPUs. */
+  gpus?: 'all' | number[];
+  /** Kernelspec the ranks start from (default "python3"; the UI sends the notebook's). */
+  kernelName?: string;
+  /** Initialise torch.distributed at start (default true when torch is importable). */
+  initProcessGroup?: boolean;
+  /** Collective timeout in seconds (default 1800, torch's own default). */
+  timeoutSeconds?: number;
+  /** Working directory of the ranks, relative to the served root (default the root). */
+  cwd?: string;
+}
+
+/** `POST /ddp/api/groups/:group/executions` */
+export interface ExecuteRequest {
+  code: string;
+  /** Ranks to run on (default all). */
+  ranks?: number[];
+}
+
+export type ExecutionStatus = 'running' | 'ok' | 'error' | 'aborted';
+
+export interface ExecutionSummary {
+  id: string;
+  ranks: number[];
+  status: ExecutionStatus;
+  /** Per rank: 'ok' | 'error' | 'aborted' once that rank is done. */
+  rankStatus: Record<number, ExecutionStatus>;
+  /** execution_count of each rank's reply. */
+  executionCount: Record<number, number | null>;
+  /** Set when the group failed during the execution. */
+  failure?: string;
+}
+
+/** Kernel output message types relayed to clients, unchanged from the Jupyter protocol. */
+export type OutputMsgType =
+  | 'stream'
+  | 'display_data'
+  | 'update_display_data'
+  | 'execute_result'
+  | 'error'
+  | 'clear_output';
+
+/** One output message of one rank, tagged with its execution and a per-execution sequence number. */
+export interface OutputEvent {
+  execution: string;
+  rank: number;
+  seq: number;
+  msgType: OutputMsgType;
+  content: Record<string, unknown>;
+}
+
+/** `GET /ddp/api/groups/:group/executions/:id?since=SEQ` — what a reconnecting client missed. */
+export interface ExecutionRecord {
+  execution: ExecutionSummary;
+  outputs: OutputEvent[];
+  /** Outputs dropped from the bounded buffer (oldest first). */
+  dropped: number;
+}
+
 /** Messages the server pushes over the WebSocket. */
-export type ServerMessage = { type: 'hello'; version: string; group: GroupSummary };
+export type ServerMessage =
+  | { type: 'hello'; version: string; group: GroupSummary }
+  | { type: 'group'; group: GroupInfo }
+  | { type: 'output'; group: string; event: OutputEvent }
+  | { type: 'execution'; group: string; execution: ExecutionSummary };

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { freeLoopbackPort } from '../../jupyter/backend';
+import { freeLoopbackPort } from '../../net';
 import { PACKAGE_ROOT } from '../../package-root';
 import { eventually, pidsWithArg } from '../../__tests__/processes';
 

@@ -3,6 +3,7 @@ import WebSocket from 'ws';
 
 import { HealthResponse, ServerMessage } from '../../../src/protocol/api';
 import { startTestJupyter, TestJupyter } from '../../__tests__/jupyter-server';
+import { createRuntimeDir } from '../../kernel/connection';
 import { JupyterAuthenticator } from '../auth';
 import { createDdpServer, DdpServer } from '../server';
 
@@ -19,7 +20,7 @@ describe('jupyter-ddp HTTP server', () => {
       jupyterUrl: jupyter.url,
       auth: new JupyterAuthenticator(jupyter.url),
       version: '9.9.9',
-      group: { summary: () => ({ state: 'stopped', worldSize: 0, device: null }) }
+      groupEnv: { rootDir: jupyter.rootDir, runtimeDir: createRuntimeDir(), python: '/usr/bin/python3' }
     });
     await new Promise<void>(resolve => ddp.http.listen(0, '127.0.0.1', resolve));
     host = `127.0.0.1:${(ddp.http.address() as net.AddressInfo).port}`;

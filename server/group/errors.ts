@@ -1,0 +1,13 @@
+/** Errors the API maps to HTTP statuses: bad input 400, unknown thing 404, wrong state 409. */
+export class BadRequestError extends Error {
+  constructor(
+    message: string,
+    readonly field?: string
+  ) {
+    super(message);
+  }
+}
+
+export class NotFoundError extends Error {}
+
+export class ConflictError extends Error {}

@@ -1,0 +1,105 @@
+import { randomUUID } from 'node:crypto';
+
+import { ExecutionRecord, ExecutionStatus, ExecutionSummary, OutputEvent, OutputMsgType } from '../../src/protocol/api';
+
+export const OUTPUT_MSG_TYPES: ReadonlySet<string> = new Set<OutputMsgType>([
+  'stream',
+  'display_data',
+  'update_display_data',
+  'execute_result',
+  'error',
+  'clear_output'
+]);
+
+export interface ExecutionLimits {
+  /** Executions kept for clients that reconnect; older ones are forgotten. */
+  maxExecutions: number;
+  /** Bytes of output kept per execution; beyond it the oldest outputs are dropped. */
+  maxBytesPerExecution: number;
+}
+
+export const DEFAULT_LIMITS: ExecutionLimits = { maxExecutions: 50, maxBytesPerExecution: 16 * 1024 * 1024 };
+
+interface Entry {
+  summary: ExecutionSummary;
+  outputs: OutputEvent[];
+  sizes: number[];
+  bytes: number;
+  dropped: number;
+  seq: number;
+}
+
+/** Every execution's summary and outputs, bounded in count and in bytes. */
+export class ExecutionStore {
+  private entries = new Map<string, Entry>();
+
+  constructor(private readonly limits: ExecutionLimits = DEFAULT_LIMITS) {}
+
+  create(ranks: number[]): ExecutionSummary {
+    const summary: ExecutionSummary = {
+      id: randomUUID(),
+      ranks,
+      status: 'running',
+      rankStatus: {},
+      executionCount: {}
+    };
+    this.entries.set(summary.id, { summary, outputs: [], sizes: [], bytes: 0, dropped: 0, seq: 0 });
+    while (this.entries.size > this.limits.maxExecutions) {
+      this.entries.delete(this.entries.keys().next().value as string);
+    }
+    return summary;
+  }
+
+  /** Record one output; returns the tagged event (also when it had to evict older ones). */
+  addOutput(execution: string, rank: number, msgType: OutputMsgType, content: Record<string, unknown>): OutputEvent | null {
+    const entry = this.entries.get(execution);
+    if (!entry) {
+      return null;
+    }
+    const event: OutputEvent = { execution, rank, seq: entry.seq++, msgType, content };
+    const size = JSON.stringify(content).length;
+    entry.outputs.push(event);
+    entry.sizes.push(size);
+    entry.bytes += size;
+    while (entry.bytes > this.limits.maxBytesPerExecution && entry.outputs.length > 1) {
+      entry.outputs.shift();
+      entry.bytes -= entry.sizes.shift() ?? 0;
+      entry.dropped++;
+    }
+    return event;
+  }
+
+  finishRank(execution: string, rank: number, status: ExecutionStatus, executionCount: number | null): void {
+    const entry = this.entries.get(execution);
+    if (entry) {
+      entry.summary.rankStatus[rank] = status;
+      entry.summary.executionCount[rank] = executionCount;
+    }
+  }
+
+  finish(execution: string, failure?: string): ExecutionSummary | null {
+    const entry = this.entries.get(execution);
+    if (!entry) {
+      return null;
+    }
+    const statuses = entry.summary.ranks.map(r => entry.summary.rankStatus[r] ?? 'aborted');
+    entry.summary.status = statuses.includes('error') ? 'error' : statuses.includes('aborted') ? 'aborted' : 'ok';
+    if (failure) {
+      entry.summary.failure = failure;
+    }
+    return entry.summary;
+  }
+
+  running(): ExecutionSummary[] {
+    return [...this.entries.values()].map(e => e.summary).filter(s => s.status === 'running');
+  }
+
+  /** Outputs with seq >= since, for a client catching up; null for an unknown execution. */
+  record(execution: string, since = 0): ExecutionRecord | null {
+    const entry = this.entries.get(execution);
+    if (!entry) {
+      return null;
+    }
+    return { execution: entry.summary, outputs: entry.outputs.filter(o => o.seq >= since), dropped: entry.dropped };
+  }
+}

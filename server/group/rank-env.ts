@@ -1,0 +1,45 @@
+import { randomUUID } from 'node:crypto';
+
+/** What every rank of a group shares. */
+export interface GroupShape {
+  worldSize: number;
+  masterPort: number;
+  /** Comma list of the chosen GPUs, the same for every rank; null for CPU ranks. */
+  cudaVisibleDevices: string | null;
+  runId: string;
+}
+
+export function newRunId(): string {
+  return randomUUID();
+}
+
+/**
+ * torchrun's environment for one rank on this machine, so torch, accelerate and Lightning code
+ * behaves as under `torchrun --nproc-per-node=N`. As with torchrun, every rank sees all chosen GPUs
+ * and LOCAL_RANK picks its own (so `cuda:{LOCAL_RANK}` code keeps working); CPU ranks see none.
+ */
+export function rankEnvironment(rank: number, shape: GroupShape): Record<string, string> {
+  const n = String(shape.worldSize);
+  return {
+    RANK: String(rank),
+    LOCAL_RANK: String(rank),
+    GROUP_RANK: '0',
+    ROLE_RANK: String(rank),
+    ROLE_NAME: 'default',
+    WORLD_SIZE: n,
+    LOCAL_WORLD_SIZE: n,
+    ROLE_WORLD_SIZE: n,
+    GROUP_WORLD_SIZE: '1',
+    MASTER_ADDR: '127.0.0.1',
+    MASTER_PORT: String(shape.masterPort),
+    TORCHELASTIC_RUN_ID: shape.runId,
+    TORCHELASTIC_RESTART_COUNT: '0',
+    TORCHELASTIC_MAX_RESTARTS: '0',
+    CUDA_VISIBLE_DEVICES: shape.cudaVisibleDevices ?? '',
+    // nvidia-smi's indices, which we chose from, are in PCI bus order; make CUDA's match.
+    CUDA_DEVICE_ORDER: 'PCI_BUS_ID',
+    // torchrun's default: N processes sharing the cores should not each spawn a thread per core.
+    OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? '1',
+    JUPYTER_DDP: '1'
+  };
+}

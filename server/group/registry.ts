@@ -1,0 +1,40 @@
+import { ServerMessage } from '../../src/protocol/api';
+import { DdpGroup, GroupEnvironment } from './group';
+
+export const DEFAULT_GROUP = 'default';
+
+/**
+ * The server's groups: one, "default", since the ranks take every GPU of the machine. Group
+ * events go to `broadcast` (the WebSocket clients).
+ */
+export class Groups {
+  private readonly groups = new Map<string, DdpGroup>();
+
+  constructor(env: GroupEnvironment, broadcast: (message: ServerMessage) => void) {
+    const name = DEFAULT_GROUP;
+    this.groups.set(
+      name,
+      new DdpGroup(name, env, {
+        group: info => broadcast({ type: 'group', group: info }),
+        output: event => broadcast({ type: 'output', group: name, event }),
+        execution: execution => broadcast({ type: 'execution', group: name, execution })
+      })
+    );
+  }
+
+  get(name: string): DdpGroup | undefined {
+    return this.groups.get(name);
+  }
+
+  get default(): DdpGroup {
+    return this.groups.get(DEFAULT_GROUP)!;
+  }
+
+  names(): string[] {
+    return [...this.groups.keys()];
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.groups.values()].map(g => g.stop()));
+  }
+}

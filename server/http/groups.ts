@@ -1,0 +1,83 @@
+import { NextFunction, Request, Response, Router } from 'express';
+
+import { ApiError } from '../../src/protocol/api';
+import { BadRequestError, ConflictError, NotFoundError } from '../group/errors';
+import { DdpGroup } from '../group/group';
+import { executeSchema, startGroupSchema } from './schemas';
+import { validator } from './validate';
+
+const validStart = validator(startGroupSchema);
+const validExecute = validator(executeSchema);
+
+/** Looks groups up by name; unknown names are a 404. */
+export interface GroupRegistry {
+  get(name: string): DdpGroup | undefined;
+  names(): string[];
+}
+
+/** `/ddp/api/groups/...`: group lifecycle and executions. */
+export function groupsRouter(groups: GroupRegistry): Router {
+  const router = Router();
+
+  const group = (req: Request): DdpGroup => {
+    const name = String(req.params.group);
+    const found = groups.get(name);
+    if (!found) {
+      throw new NotFoundError(`no group named "${name}" (groups: ${groups.names().join(', ')})`);
+    }
+    return found;
+  };
+
+  router.get('/', (_req, res) => {
+    res.json({ groups: groups.names().map(name => groups.get(name)!.info()) });
+  });
+  router.get('/:group', (req, res) => {
+    res.json(group(req).info());
+  });
+  router.post('/:group', async (req, res) => {
+    const g = group(req);
+    res.json(await g.start(validStart(req.body ?? {})));
+  });
+  router.delete('/:group', async (req, res) => {
+    const g = group(req);
+    await g.stop();
+    res.json(g.info());
+  });
+  router.post('/:group/restart', async (req, res) => {
+    res.json(await group(req).restart());
+  });
+  router.post('/:group/interrupt', async (req, res) => {
+    await group(req).interrupt();
+    res.status(204).end();
+  });
+  router.post('/:group/executions', (req, res) => {
+    res.status(202).json(group(req).execute(validExecute(req.body)));
+  });
+  router.get('/:group/executions/:id', (req, res) => {
+    const since = req.query.since === undefined ? 0 : Number(req.query.since);
+    if (!Number.isInteger(since) || since < 0) {
+      throw new BadRequestError('since must be a non-negative integer', 'since');
+    }
+    const record = group(req).record(String(req.params.id), since);
+    if (!record) {
+      throw new NotFoundError(`no execution "${req.params.id}" (it may be older than the kept history)`);
+    }
+    res.json(record);
+  });
+
+  router.use(errorStatus);
+  return router;
+}
+
+function errorStatus(err: unknown, _req: Request, res: Response<ApiError>, next: NextFunction): void {
+  const status =
+    err instanceof BadRequestError ? 400 : err instanceof NotFoundError ? 404 : err instanceof ConflictError ? 409 : null;
+  if (status === null) {
+    return next(err);
+  }
+  const body: ApiError = { error: (err as Error).message };
+  if (err instanceof BadRequestError && err.field) {
+    body.field = err.field;
+  }
+  res.status(status).json(body);
+}

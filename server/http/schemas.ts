@@ -1,0 +1,32 @@
+import { JSONSchemaType } from 'ajv';
+
+import { ExecuteRequest, StartGroupRequest } from '../../src/protocol/api';
+
+export const startGroupSchema: JSONSchemaType<StartGroupRequest> = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    ranks: { type: 'integer', minimum: 1, maximum: 256, nullable: true },
+    gpus: {
+      anyOf: [
+        { type: 'string', const: 'all' },
+        { type: 'array', items: { type: 'integer', minimum: 0 }, minItems: 1, uniqueItems: true }
+      ],
+      nullable: true
+    } as unknown as JSONSchemaType<StartGroupRequest>['properties']['gpus'],
+    kernelName: { type: 'string', minLength: 1, nullable: true },
+    initProcessGroup: { type: 'boolean', nullable: true },
+    timeoutSeconds: { type: 'number', exclusiveMinimum: 0, nullable: true },
+    cwd: { type: 'string', nullable: true }
+  }
+};
+
+export const executeSchema: JSONSchemaType<ExecuteRequest> = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['code'],
+  properties: {
+    code: { type: 'string' },
+    ranks: { type: 'array', items: { type: 'integer' }, nullable: true }
+  }
+};

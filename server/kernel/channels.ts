@@ -1,0 +1,106 @@
+import * as zmq from 'zeromq';
+
+import { warn } from '../log';
+import { ConnectionInfo, zmqUrl } from './connection';
+import { Channel, JupyterMessage, makeMessage, MessageHeader } from './message';
+import { deserialize, serialize, SignatureError } from './wire';
+
+export type MessageListener = (msg: JupyterMessage, channel: Channel) => void;
+
+/**
+ * The client side of a kernel's five ZeroMQ channels. Every incoming message is signature-checked;
+ * bad ones are dropped and logged. Sends on one socket are serialised, because a zeromq socket
+ * allows one pending send at a time.
+ */
+export class KernelChannels {
+  readonly session: string;
+  private readonly key: Buffer;
+  private readonly sockets: Record<Channel, zmq.Dealer | zmq.Subscriber>;
+  private readonly heartbeat: zmq.Request;
+  private readonly sendQueues = new Map<Channel, Promise<void>>();
+  private closed = false;
+
+  constructor(
+    info: ConnectionInfo,
+    session: string,
+    private readonly onMessage: MessageListener,
+    private readonly label: string
+  ) {
+    this.session = session;
+    this.key = Buffer.from(info.key, 'utf8');
+    const iopub = new zmq.Subscriber({ linger: 0 });
+    iopub.subscribe();
+    this.sockets = {
+      shell: new zmq.Dealer({ linger: 0 }),
+      control: new zmq.Dealer({ linger: 0 }),
+      stdin: new zmq.Dealer({ linger: 0 }),
+      iopub
+    };
+    const ports: Record<Channel, number> = {
+      shell: info.shell_port,
+      control: info.control_port,
+      stdin: info.stdin_port,
+      iopub: info.iopub_port
+    };
+    for (const channel of Object.keys(this.sockets) as Channel[]) {
+      this.sockets[channel].connect(zmqUrl(info, ports[channel]));
+      void this.receiveLoop(channel);
+    }
+    this.heartbeat = new zmq.Request({ linger: 0, receiveTimeout: 1000, sendTimeout: 1000 });
+    this.heartbeat.connect(zmqUrl(info, info.hb_port));
+  }
+
+  /** Send a new message; returns its header so replies can be matched by msg_id. */
+  send(channel: Exclude<Channel, 'iopub'>, msgType: string, content: unknown, parent?: MessageHeader): MessageHeader {
+    const msg = makeMessage(msgType, content, this.session, parent);
+    const socket = this.sockets[channel] as zmq.Dealer;
+    const previous = this.sendQueues.get(channel) ?? Promise.resolve();
+    const next = previous
+      .then(() => (this.closed ? undefined : socket.send(serialize(msg, this.key))))
+      .catch(err => warn(`${this.label}: send on ${channel} failed: ${(err as Error).message}`));
+    this.sendQueues.set(channel, next);
+    return msg.header;
+  }
+
+  /** One heartbeat round trip; false when the kernel does not echo within a second. */
+  async ping(): Promise<boolean> {
+    try {
+      await this.heartbeat.send('ping');
+      await this.heartbeat.receive();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const socket of Object.values(this.sockets)) {
+      socket.close();
+    }
+    this.heartbeat.close();
+  }
+
+  private async receiveLoop(channel: Channel): Promise<void> {
+    const socket = this.sockets[channel];
+    try {
+      for await (const frames of socket) {
+        let msg: JupyterMessage;
+        try {
+          msg = deserialize(frames, this.key);
+        } catch (err) {
+          if (err instanceof SignatureError) {
+            warn(`${this.label}: dropped a message on ${channel}: ${err.message}`);
+            continue;
+          }
+          throw err;
+        }
+        this.onMessage(msg, channel);
+      }
+    } catch (err) {
+      if (!this.closed) {
+        warn(`${this.label}: ${channel} channel failed: ${(err as Error).message}`);
+      }
+    }
+  }
+}

@@ -1,0 +1,308 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+
+import { guarded } from '../process/guard';
+import { signalGroup, terminateGroup } from '../process/tree';
+import { KernelChannels } from './channels';
+import { allocateConnection, writeConnectionFile } from './connection';
+import { Channel, JupyterMessage, MessageHeader, parentId } from './message';
+import { KernelSpec } from './kernelspec';
+
+export interface KernelOptions {
+  spec: KernelSpec;
+  /** Used in logs and the connection file's name, e.g. "rank-0". */
+  label: string;
+  /** Private (0700) folder for the connection file. */
+  runtimeDir: string;
+  cwd: string;
+  /** Added to the server's environment and the kernelspec's own. */
+  env: Record<string, string>;
+  /** Python that runs the process guard (server/py/guard.py). */
+  python: string;
+  /** Called for every iopub message. */
+  onIopub: (msg: JupyterMessage) => void;
+}
+
+/** How a kernel process ended. */
+export interface KernelExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** The last lines the kernel wrote to stderr/stdout. */
+  output: string[];
+}
+
+export class KernelDiedError extends Error {
+  constructor(
+    readonly label: string,
+    readonly exit: KernelExit
+  ) {
+    super(`${label} exited (${describeExit(exit)})`);
+  }
+}
+
+export function describeExit(exit: KernelExit): string {
+  return exit.signal ?? `exit code ${exit.code}`;
+}
+
+interface PendingExecution {
+  reply?: JupyterMessage;
+  idle: boolean;
+  resolve: (reply: JupyterMessage) => void;
+  reject: (err: Error) => void;
+}
+
+const OUTPUT_TAIL_LINES = 30;
+const READY_TIMEOUT_MS = 120_000;
+const HANDSHAKE_RETRY_MS = 100;
+
+/**
+ * One kernel process (under the guard, leading its own process group) and its channels.
+ * `execute` resolves when both the execute_reply and the matching idle status have arrived, which
+ * come in either order.
+ */
+export class Kernel {
+  readonly exited: Promise<KernelExit>;
+  private exit: KernelExit | null = null;
+  private output: string[] = [];
+  private pending = new Map<string, PendingExecution>();
+  private replyWaiters = new Map<string, (msg: JupyterMessage) => void>();
+  private channels!: KernelChannels;
+  /** Sees iopub messages during the start-up handshake. */
+  private handshakeTap: ((msg: JupyterMessage) => void) | null = null;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly options: KernelOptions,
+    connectionFile: string
+  ) {
+    const keep = (chunk: Buffer) => {
+      this.output.push(...chunk.toString().split('\n').filter(Boolean));
+      this.output = this.output.slice(-OUTPUT_TAIL_LINES);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    this.exited = new Promise(resolve => {
+      child.once('exit', (code, signal) => {
+        this.exit = { code, signal, output: this.output };
+        const err = new KernelDiedError(options.label, this.exit);
+        for (const p of this.pending.values()) {
+          p.reject(err);
+        }
+        this.pending.clear();
+        fs.rmSync(connectionFile, { force: true });
+        resolve(this.exit);
+      });
+    });
+  }
+
+  /** Spawn the kernel and resolve once it answers on shell and publishes on iopub. */
+  static async start(options: KernelOptions): Promise<Kernel> {
+    const info = await allocateConnection(options.spec.name);
+    const connectionFile = writeConnectionFile(options.runtimeDir, options.label, info);
+    const argv = options.spec.argv.map((a: string) => a.replace('{connection_file}', connectionFile).replace('{resource_dir}', options.spec.resourceDir));
+    const [command, args] = guarded(options.python, argv, 2);
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...options.spec.env, PYDEVD_DISABLE_FILE_VALIDATION: '1', ...options.env }
+    });
+    const kernel = new Kernel(child, options, connectionFile);
+    kernel.channels = new KernelChannels(info, randomUUID(), (msg, channel) => kernel.route(msg, channel), options.label);
+    try {
+      await kernel.handshake();
+    } catch (err) {
+      await kernel.kill();
+      throw err;
+    }
+    return kernel;
+  }
+
+  get label(): string {
+    return this.options.label;
+  }
+
+  /** The guard's pid, which is also the kernel's process group id. */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get isAlive(): boolean {
+    return this.exit === null;
+  }
+
+  get session(): string {
+    return this.channels.session;
+  }
+
+  /**
+   * Run code; resolves with the execute_reply once the kernel is idle again. Silent runs leave no
+   * trace in the notebook (no execution count, no broadcast input).
+   */
+  execute(
+    code: string,
+    options: { silent?: boolean; userExpressions?: Record<string, string> } = {}
+  ): { msgId: string; done: Promise<JupyterMessage> } {
+    const header = this.channels.send('shell', 'execute_request', {
+      code,
+      silent: options.silent ?? false,
+      store_history: !options.silent,
+      user_expressions: options.userExpressions ?? {},
+      allow_stdin: false,
+      stop_on_error: true
+    });
+    const done = new Promise<JupyterMessage>((resolve, reject) => {
+      if (this.exit) {
+        reject(new KernelDiedError(this.label, this.exit));
+      } else {
+        this.pending.set(header.msg_id, { idle: false, resolve, reject });
+      }
+    });
+    return { msgId: header.msg_id, done };
+  }
+
+  /** Send a request and wait for its reply on the same channel. */
+  request(channel: 'shell' | 'control', msgType: string, content: unknown, timeoutMs = 10_000): Promise<JupyterMessage> {
+    const header = this.channels.send(channel, msgType, content);
+    return this.awaitReply(header, timeoutMs);
+  }
+
+  /** Interrupt the running code, as the kernelspec's interrupt_mode says. */
+  async interrupt(): Promise<void> {
+    if (this.options.spec.interruptMode === 'message') {
+      await this.request('control', 'interrupt_request', {});
+    } else {
+      signalGroup(this.child, 'SIGINT');
+    }
+  }
+
+  ping(): Promise<boolean> {
+    return this.channels.ping();
+  }
+
+  /**
+   * Evaluate a Python expression silently; its value must be a str, which is returned. Throws
+   * with the Python error when the code or the expression fails.
+   */
+  async evaluate(code: string, expression: string): Promise<string> {
+    const reply = await this.execute(code, { silent: true, userExpressions: { value: expression } }).done;
+    const content = reply.content as {
+      status: string;
+      ename?: string;
+      evalue?: string;
+      user_expressions?: Record<string, { status: string; ename?: string; evalue?: string; data?: Record<string, string> }>;
+    };
+    const result = content.user_expressions?.value;
+    if (content.status !== 'ok' || !result || result.status !== 'ok') {
+      const failed = content.status !== 'ok' ? content : result;
+      throw new Error(`${this.label}: ${failed?.ename ?? 'error'}: ${failed?.evalue ?? 'no value'}`);
+    }
+    // text/plain is the repr() of a str; callers keep their values free of quotes and escapes.
+    return (result.data?.['text/plain'] ?? "''").slice(1, -1);
+  }
+
+  /** Ask politely (shutdown_request), then end the whole process group. */
+  async shutdown(graceMs = 2000): Promise<void> {
+    if (this.isAlive) {
+      this.channels.send('control', 'shutdown_request', { restart: false });
+      await Promise.race([this.exited, new Promise(r => setTimeout(r, graceMs))]);
+    }
+    await this.kill();
+  }
+
+  /** End the kernel and everything it started, now. */
+  async kill(): Promise<void> {
+    await terminateGroup(this.child, 0);
+    this.channels?.close();
+  }
+
+  private async handshake(): Promise<void> {
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    const asked = new Set<string>();
+    let sawIopub = false;
+    let sawReply = false;
+    // IOPub drops what is published before our subscription connects: keep asking until the
+    // status of one of our kernel_info requests arrives there.
+    this.handshakeTap = msg => {
+      if (asked.has(parentId(msg) ?? '')) {
+        sawIopub = true;
+      }
+    };
+    try {
+      while (!(sawIopub && sawReply)) {
+        if (this.exit) {
+          throw new KernelDiedError(this.label, this.exit);
+        }
+        if (Date.now() > deadline) {
+          throw new Error(`${this.label} did not answer within ${READY_TIMEOUT_MS / 1000} s`);
+        }
+        const header = this.channels.send('shell', 'kernel_info_request', {});
+        asked.add(header.msg_id);
+        this.replyWaiters.set(header.msg_id, () => (sawReply = true));
+        await new Promise(r => setTimeout(r, HANDSHAKE_RETRY_MS));
+      }
+    } finally {
+      this.handshakeTap = null;
+      for (const id of asked) {
+        this.replyWaiters.delete(id);
+      }
+    }
+  }
+
+  private awaitReply(header: MessageHeader, timeoutMs: number): Promise<JupyterMessage> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.replyWaiters.delete(header.msg_id);
+        reject(new Error(`${this.label}: no reply to ${header.msg_type} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.replyWaiters.set(header.msg_id, msg => {
+        clearTimeout(timer);
+        resolve(msg);
+      });
+      void this.exited.then(exit => {
+        clearTimeout(timer);
+        reject(new KernelDiedError(this.label, exit));
+      });
+    });
+  }
+
+  private route(msg: JupyterMessage, channel: Channel): void {
+    const parent = parentId(msg);
+    if (channel === 'iopub') {
+      this.handshakeTap?.(msg);
+      this.options.onIopub(msg);
+      const pending = parent ? this.pending.get(parent) : undefined;
+      if (pending && msg.header.msg_type === 'status' && msg.content.execution_state === 'idle') {
+        pending.idle = true;
+        this.settle(parent!, pending);
+      }
+      return;
+    }
+    if (channel === 'stdin') {
+      // allow_stdin is false, so kernels should never ask; say so rather than hang.
+      this.channels.send('stdin', 'input_reply', { value: '', status: 'error' }, msg.header);
+      return;
+    }
+    if (!parent) {
+      return;
+    }
+    const waiter = this.replyWaiters.get(parent);
+    if (waiter) {
+      this.replyWaiters.delete(parent);
+      waiter(msg);
+    }
+    const pending = this.pending.get(parent);
+    if (pending && msg.header.msg_type === 'execute_reply') {
+      pending.reply = msg;
+      this.settle(parent, pending);
+    }
+  }
+
+  private settle(msgId: string, pending: PendingExecution): void {
+    if (pending.idle && pending.reply) {
+      this.pending.delete(msgId);
+      pending.resolve(pending.reply);
+    }
+  }
+}
