@@ -5,7 +5,16 @@ import prettier from 'eslint-config-prettier';
 
 export default tseslint.config(
   {
-    ignores: ['node_modules/', 'lib/', 'server-lib/', 'build/', 'lab/build/', 'coverage/', 'ui-tests/test-results/', 'ui-tests/playwright-report/']
+    ignores: [
+      'node_modules/',
+      'lib/',
+      'server-lib/',
+      'build/',
+      'lab/build/',
+      'coverage/',
+      'ui-tests/test-results/',
+      'ui-tests/playwright-report/'
+    ]
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
@@ -19,7 +28,15 @@ export default tseslint.config(
   },
   {
     files: ['**/*.js', '**/*.cjs', '**/*.mjs'],
-    languageOptions: { globals: { require: 'readonly', module: 'writable', __dirname: 'readonly', process: 'readonly', console: 'readonly' } },
+    languageOptions: {
+      globals: {
+        require: 'readonly',
+        module: 'writable',
+        __dirname: 'readonly',
+        process: 'readonly',
+        console: 'readonly'
+      }
+    },
     rules: { '@typescript-eslint/no-require-imports': 'off' }
   }
 );

@@ -3,12 +3,27 @@ const jlabConfig = require('@jupyterlab/testing/lib/jest-config')(__dirname);
 
 const tsTransform = ['ts-jest', { tsconfig: './tsconfig.test.json' }];
 // JupyterLab and several of its dependencies ship ES modules, which jest must transpile.
-const esModules = ['@jupyterlab/', '@lumino/', '@codemirror', '@microsoft', '@jupyter/', 'lib0', 'nanoid', 'y-protocols', 'yjs', 'marked'].join('|');
+const esModules = [
+  '@jupyterlab/',
+  '@lumino/',
+  '@codemirror',
+  '@microsoft',
+  '@jupyter/',
+  'lib0',
+  'nanoid',
+  'y-protocols',
+  'yjs',
+  'marked'
+].join('|');
 
-const { coverageReporters, reporters, testTimeout, ...frontendBase } = jlabConfig;
+// Reporters and timeouts are set once for both projects, below.
+const frontendBase = { ...jlabConfig };
+delete frontendBase.coverageReporters;
+delete frontendBase.reporters;
+delete frontendBase.testTimeout;
 
 module.exports = {
-  coverageReporters,
+  coverageReporters: jlabConfig.coverageReporters,
   testTimeout: 120000,
   projects: [
     {

@@ -13,6 +13,8 @@ import json
 import os
 import sys
 
+import jupyterlab_server.settings_utils
+from jsonschema import Draft7Validator
 from jupyter_core.paths import jupyter_config_dir
 from jupyter_server.base.handlers import APIHandler
 from jupyterlab_server import LabServerApp
@@ -20,6 +22,11 @@ from jupyterlab_server.handlers import LabHandler, NotFoundHandler
 from jupyterlab_server.server import url_path_join
 from tornado import web
 from traitlets import Bool, default
+
+# jupyterlab_server 2.16 validates settings with JSON Schema draft 4, which ignores `const`, so
+# every `oneOf` of constants in JupyterLab 4's schemas (the news prompt's answer, for one) fails
+# and the user's setting is silently reset. Later jupyterlab_server releases use draft 7.
+jupyterlab_server.settings_utils.Validator = Draft7Validator
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUILD_DIR = os.path.join(HERE, "build")
@@ -50,6 +57,21 @@ class UnknownApiHandler(APIHandler):
 
     def prepare(self):
         raise web.HTTPError(404)
+
+
+class OfflineNewsHandler(APIHandler):
+    """`/lab/api/news` and `/lab/api/update`, which pip's jupyterlab package provides.
+
+    The bundled lab never contacts the internet, so there is no news and no update notice; without
+    these the frontend's update check fails with an uncaught "Not Found".
+    """
+
+    def initialize(self, body):
+        self.body = body
+
+    @web.authenticated
+    def get(self):
+        self.finish(json.dumps(self.body))
 
 
 class NotFoundPageHandler(LabHandler):
@@ -131,7 +153,10 @@ class LabApp(LabServerApp):
         if len(catch_all) != 1:
             raise RuntimeError("this jupyterlab_server has no single catch-all page handler")
         self.handlers.remove(catch_all[0])
-        self.handlers.append((url_path_join(self.app_url, "api", ".*"), UnknownApiHandler))
+        api = url_path_join(self.app_url, "api")
+        self.handlers.append((url_path_join(api, "news"), OfflineNewsHandler, {"body": {"news": []}}))
+        self.handlers.append((url_path_join(api, "update"), OfflineNewsHandler, {"body": {"notification": None}}))
+        self.handlers.append((url_path_join(api, ".*"), UnknownApiHandler))
         self.handlers.append((catch_all[0][0], NotFoundPageHandler))
 
 

@@ -20,7 +20,8 @@ function readJson(file: string): { name?: string; version?: string } {
   return JSON.parse(fs.readFileSync(file, 'utf8'));
 }
 
-export const PACKAGE_VERSION: string = readJson(path.join(PACKAGE_ROOT, 'package.json')).version ?? '0.0.0';
+export const PACKAGE_VERSION: string =
+  readJson(path.join(PACKAGE_ROOT, 'package.json')).version ?? '0.0.0';
 
 /** Where the prebuilt labextension lands; its parent is a labextensions path entry. */
 export const LABEXTENSIONS_DIR = path.join(PACKAGE_ROOT, 'build', 'labextensions');

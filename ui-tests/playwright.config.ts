@@ -9,7 +9,22 @@ import * as path from 'node:path';
  */
 export const TOKEN = 'ui-test-token';
 export const PORT = Number(process.env.DDP_UI_PORT ?? 18888);
-const notebookDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ddp-ui-'));
+// One scratch folder per port, made afresh by the main process (workers re-read this config).
+// JupyterLab's user settings and workspaces live there, never in ~/.jupyter, and the first-run
+// "get news?" prompt is answered there.
+const scratch = path.join(os.tmpdir(), `jupyter-ddp-ui-${PORT}`);
+const notebookDir = path.join(scratch, 'notebooks');
+const settingsDir = path.join(scratch, 'settings');
+if (process.env.TEST_WORKER_INDEX === undefined) {
+  const newsSettings = path.join(settingsDir, '@jupyterlab', 'apputils-extension');
+  fs.rmSync(scratch, { recursive: true, force: true });
+  fs.mkdirSync(notebookDir, { recursive: true });
+  fs.mkdirSync(newsSettings, { recursive: true });
+  fs.writeFileSync(
+    path.join(newsSettings, 'notification.jupyterlab-settings'),
+    JSON.stringify({ fetchNews: 'false' })
+  );
+}
 
 export default defineConfig({
   testDir: './tests',
@@ -24,6 +39,7 @@ export default defineConfig({
     browserName: 'chromium',
     headless: true,
     viewport: { width: 1280, height: 800 },
+    screenshot: 'only-on-failure',
     launchOptions: {
       executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
       args: [
@@ -40,7 +56,11 @@ export default defineConfig({
   webServer: {
     command: `node bin/jupyter-ddp.js lab --no-browser --port ${PORT} --notebook-dir ${notebookDir}`,
     cwd: path.resolve(__dirname, '..'),
-    env: { JUPYTER_TOKEN: TOKEN },
+    env: {
+      JUPYTER_TOKEN: TOKEN,
+      JUPYTERLAB_SETTINGS_DIR: settingsDir,
+      JUPYTERLAB_WORKSPACES_DIR: path.join(scratch, 'workspaces')
+    },
     url: `http://127.0.0.1:${PORT}/ddp/api/health?token=${TOKEN}`,
     timeout: 120_000,
     reuseExistingServer: false,

@@ -33,7 +33,12 @@ export async function runLab(options: LabOptions): Promise<void> {
   }
 
   process.stderr.write('jupyter-ddp: starting the Jupyter server...\n');
-  const backend = await JupyterBackend.start({ token, rootDir, allowRemoteAccess: !loopback, verbose: options.verbose });
+  const backend = await JupyterBackend.start({
+    token,
+    rootDir,
+    allowRemoteAccess: !loopback,
+    verbose: options.verbose
+  });
   const runtimeDir = createRuntimeDir();
   const server = createDdpServer({
     jupyterUrl: backend.url,
@@ -72,7 +77,11 @@ export async function runLab(options: LabOptions): Promise<void> {
     process.stderr.write(`jupyter-ddp: ${(err as Error).message}\n`);
     return shutdown(1);
   }
-  const host = loopback ? (options.ip.includes(':') ? `[${options.ip}]` : options.ip) : os.hostname();
+  const host = loopback
+    ? options.ip.includes(':')
+      ? `[${options.ip}]`
+      : options.ip
+    : os.hostname();
   const url = `http://${host}:${port}/lab?token=${token}`;
   process.stdout.write(
     `\n    jupyter-ddp ${PACKAGE_VERSION}: JupyterLab (${backend.kind === 'jupyterlab' ? 'your JupyterLab' : 'bundled JupyterLab'}) with DDP is running.\n` +
@@ -88,7 +97,11 @@ function isLoopback(ip: string): boolean {
 }
 
 /** Listen on `port`, or on the next free one like Jupyter does; resolves with the bound port. */
-async function listen(server: import('node:http').Server, port: number, ip: string): Promise<number> {
+async function listen(
+  server: import('node:http').Server,
+  port: number,
+  ip: string
+): Promise<number> {
   for (let attempt = 0; attempt <= PORT_RETRIES; attempt++) {
     const candidate = port === 0 ? 0 : port + attempt;
     try {
@@ -122,7 +135,10 @@ function openBrowser(url: string): void {
   if (!opener) {
     return;
   }
-  const child = spawn(opener[0] as string, opener[1] as string[], { stdio: 'ignore', detached: true });
+  const child = spawn(opener[0] as string, opener[1] as string[], {
+    stdio: 'ignore',
+    detached: true
+  });
   child.on('error', () => undefined);
   child.unref();
 }

@@ -35,7 +35,12 @@ export function main(argv: string[]): void {
   program
     .command('lab')
     .description('start JupyterLab with the DDP extension behind the jupyter-ddp server')
-    .option('--port <port>', 'public port (the next free one is used if it is taken)', portNumber, 8888)
+    .option(
+      '--port <port>',
+      'public port (the next free one is used if it is taken)',
+      portNumber,
+      8888
+    )
     .option('--ip <address>', 'address to listen on (loopback by default)', '127.0.0.1')
     .option('--notebook-dir <dir>', 'folder JupyterLab serves', existingDir, process.cwd())
     .option('--no-browser', 'do not open a browser')
@@ -57,7 +62,9 @@ export function main(argv: string[]): void {
     .action(opts =>
       installExtension(opts.dataDir)
         .then(target => {
-          process.stdout.write(`Installed the jupyterlab-ddp extension in ${target}\nRestart JupyterLab to load it.\n`);
+          process.stdout.write(
+            `Installed the jupyterlab-ddp extension in ${target}\nRestart JupyterLab to load it.\n`
+          );
         })
         .catch(fail)
     );
@@ -69,7 +76,11 @@ export function main(argv: string[]): void {
     .action(opts =>
       uninstallExtension(opts.dataDir)
         .then(target => {
-          process.stdout.write(target ? `Removed ${target}\n` : 'The jupyterlab-ddp extension is not installed there.\n');
+          process.stdout.write(
+            target
+              ? `Removed ${target}\n`
+              : 'The jupyterlab-ddp extension is not installed there.\n'
+          );
         })
         .catch(fail)
     );

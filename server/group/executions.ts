@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 
-import { ExecutionRecord, ExecutionStatus, ExecutionSummary, OutputEvent, OutputMsgType } from '../../src/protocol/api';
+import {
+  ExecutionRecord,
+  ExecutionStatus,
+  ExecutionSummary,
+  OutputEvent,
+  OutputMsgType
+} from '../../src/protocol/api';
 
 export const OUTPUT_MSG_TYPES: ReadonlySet<string> = new Set<OutputMsgType>([
   'stream',
@@ -18,7 +24,10 @@ export interface ExecutionLimits {
   maxBytesPerExecution: number;
 }
 
-export const DEFAULT_LIMITS: ExecutionLimits = { maxExecutions: 50, maxBytesPerExecution: 16 * 1024 * 1024 };
+export const DEFAULT_LIMITS: ExecutionLimits = {
+  maxExecutions: 50,
+  maxBytesPerExecution: 16 * 1024 * 1024
+};
 
 interface Entry {
   summary: ExecutionSummary;
@@ -51,7 +60,12 @@ export class ExecutionStore {
   }
 
   /** Record one output; returns the tagged event (also when it had to evict older ones). */
-  addOutput(execution: string, rank: number, msgType: OutputMsgType, content: Record<string, unknown>): OutputEvent | null {
+  addOutput(
+    execution: string,
+    rank: number,
+    msgType: OutputMsgType,
+    content: Record<string, unknown>
+  ): OutputEvent | null {
     const entry = this.entries.get(execution);
     if (!entry) {
       return null;
@@ -69,7 +83,12 @@ export class ExecutionStore {
     return event;
   }
 
-  finishRank(execution: string, rank: number, status: ExecutionStatus, executionCount: number | null): void {
+  finishRank(
+    execution: string,
+    rank: number,
+    status: ExecutionStatus,
+    executionCount: number | null
+  ): void {
     const entry = this.entries.get(execution);
     if (entry) {
       entry.summary.rankStatus[rank] = status;
@@ -83,7 +102,11 @@ export class ExecutionStore {
       return null;
     }
     const statuses = entry.summary.ranks.map(r => entry.summary.rankStatus[r] ?? 'aborted');
-    entry.summary.status = statuses.includes('error') ? 'error' : statuses.includes('aborted') ? 'aborted' : 'ok';
+    entry.summary.status = statuses.includes('error')
+      ? 'error'
+      : statuses.includes('aborted')
+        ? 'aborted'
+        : 'ok';
     if (failure) {
       entry.summary.failure = failure;
     }
@@ -100,6 +123,10 @@ export class ExecutionStore {
     if (!entry) {
       return null;
     }
-    return { execution: entry.summary, outputs: entry.outputs.filter(o => o.seq >= since), dropped: entry.dropped };
+    return {
+      execution: entry.summary,
+      outputs: entry.outputs.filter(o => o.seq >= since),
+      dropped: entry.dropped
+    };
   }
 }

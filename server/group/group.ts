@@ -22,7 +22,10 @@ import { BadRequestError, ConflictError, NotFoundError } from './errors';
 import { ExecutionStore, OUTPUT_MSG_TYPES } from './executions';
 import { GroupShape, newRunId, rankEnvironment } from './rank-env';
 
-const BOOTSTRAP = fs.readFileSync(path.join(PACKAGE_ROOT, 'server', 'py', 'rank_bootstrap.py'), 'utf8');
+const BOOTSTRAP = fs.readFileSync(
+  path.join(PACKAGE_ROOT, 'server', 'py', 'rank_bootstrap.py'),
+  'utf8'
+);
 export const DEFAULT_CPU_RANKS = 2;
 export const DEFAULT_TIMEOUT_SECONDS = 1800;
 const MASTER_LISTEN_TIMEOUT_MS = 120_000;
@@ -86,7 +89,11 @@ export class DdpGroup {
   ) {}
 
   summary(): GroupSummary {
-    const summary: GroupSummary = { state: this.state, worldSize: this.ranks.length, device: this.device };
+    const summary: GroupSummary = {
+      state: this.state,
+      worldSize: this.ranks.length,
+      device: this.device
+    };
     if (this.failure) {
       summary.error = this.failure.reason;
     }
@@ -107,7 +114,9 @@ export class DdpGroup {
       })),
       notices: [
         ...this.notices,
-        ...(this.failure?.output.length ? [`Last output of rank ${this.failure.rank}:\n${this.failure.output.join('\n')}`] : [])
+        ...(this.failure?.output.length
+          ? [`Last output of rank ${this.failure.rank}:\n${this.failure.output.join('\n')}`]
+          : [])
       ]
     };
   }
@@ -119,7 +128,9 @@ export class DdpGroup {
   /** Start the ranks and resolve once they are ready (process group initialised if asked). */
   async start(request: StartGroupRequest): Promise<GroupInfo> {
     if (this.state === 'starting' || this.state === 'ready' || this.state === 'busy') {
-      throw new ConflictError(`group "${this.name}" is already ${this.state}; stop or restart it first`);
+      throw new ConflictError(
+        `group "${this.name}" is already ${this.state}; stop or restart it first`
+      );
     }
     const plan = await this.plan(request);
     await this.killRanks();
@@ -129,7 +140,12 @@ export class DdpGroup {
     this.notices = [];
     this.spec = plan.spec;
     this.device = plan.device;
-    this.shape = { worldSize: plan.worldSize, masterPort: await freeLoopbackPort(), cudaVisibleDevices: plan.cudaVisibleDevices, runId: newRunId() };
+    this.shape = {
+      worldSize: plan.worldSize,
+      masterPort: await freeLoopbackPort(),
+      cudaVisibleDevices: plan.cudaVisibleDevices,
+      runId: newRunId()
+    };
     this.setState('starting');
     try {
       await this.spawnRanks(generation, plan.cwd);
@@ -182,8 +198,16 @@ export class DdpGroup {
       this.requests.set(msgId, { execution: summary.id, rank });
       try {
         const reply = await done;
-        const content = reply.content as { status: 'ok' | 'error' | 'aborted'; execution_count?: number };
-        this.executions.finishRank(summary.id, rank, content.status, content.execution_count ?? null);
+        const content = reply.content as {
+          status: 'ok' | 'error' | 'aborted';
+          execution_count?: number;
+        };
+        this.executions.finishRank(
+          summary.id,
+          rank,
+          content.status,
+          content.execution_count ?? null
+        );
       } catch (err) {
         if (!(err instanceof KernelDiedError)) {
           throw err;
@@ -203,13 +227,19 @@ export class DdpGroup {
 
   /** Validate a start request against the machine before touching anything. */
   private async plan(request: StartGroupRequest) {
-    const spec = await getKernelSpec(request.kernelName ?? 'python3')
-      .catch((err: unknown) => {
+    const spec = await getKernelSpec(request.kernelName ?? 'python3').catch((err: unknown) => {
       throw new BadRequestError((err as Error).message, 'kernelName');
     });
     const cwd = path.resolve(this.env.rootDir, request.cwd ?? '.');
-    if (path.relative(this.env.rootDir, cwd).startsWith('..') || !fs.existsSync(cwd) || !fs.statSync(cwd).isDirectory()) {
-      throw new BadRequestError(`cwd "${request.cwd}" is not a folder inside the served root`, 'cwd');
+    if (
+      path.relative(this.env.rootDir, cwd).startsWith('..') ||
+      !fs.existsSync(cwd) ||
+      !fs.statSync(cwd).isDirectory()
+    ) {
+      throw new BadRequestError(
+        `cwd "${request.cwd}" is not a folder inside the served root`,
+        'cwd'
+      );
     }
     const gpus = await listGpus();
     if (gpus.length > 0) {
@@ -217,7 +247,10 @@ export class DdpGroup {
       try {
         chosen = chooseGpus(gpus, request.gpus ?? 'all', request.ranks);
       } catch (err) {
-        throw new BadRequestError((err as Error).message, request.gpus !== undefined ? 'gpus' : 'ranks');
+        throw new BadRequestError(
+          (err as Error).message,
+          request.gpus !== undefined ? 'gpus' : 'ranks'
+        );
       }
       return {
         spec,
@@ -228,9 +261,18 @@ export class DdpGroup {
       };
     }
     if (request.gpus !== undefined && request.gpus !== 'all') {
-      throw new BadRequestError('this machine has no GPU (nvidia-smi found none); start CPU ranks instead', 'gpus');
+      throw new BadRequestError(
+        'this machine has no GPU (nvidia-smi found none); start CPU ranks instead',
+        'gpus'
+      );
     }
-    return { spec, cwd, device: 'cpu' as const, worldSize: request.ranks ?? DEFAULT_CPU_RANKS, cudaVisibleDevices: null };
+    return {
+      spec,
+      cwd,
+      device: 'cpu' as const,
+      worldSize: request.ranks ?? DEFAULT_CPU_RANKS,
+      cudaVisibleDevices: null
+    };
   }
 
   private async spawnRanks(generation: number, cwd: string): Promise<void> {
@@ -264,7 +306,11 @@ export class DdpGroup {
     if (failed >= 0) {
       const err = (started[failed] as PromiseRejectedResult).reason as Error;
       const reason = `rank ${failed} did not start: ${err.message}`;
-      this.failure = { reason, rank: failed, output: err instanceof KernelDiedError ? err.exit.output : [] };
+      this.failure = {
+        reason,
+        rank: failed,
+        output: err instanceof KernelDiedError ? err.exit.output : []
+      };
       throw new Error(reason);
     }
   }
@@ -289,7 +335,9 @@ export class DdpGroup {
     const torch = prepared[0];
     if (!torch.torch) {
       this.backend = null;
-      this.notices.push(`torch is not importable on the ranks (${torch.error}); they run as a plain parallel kernel pool.`);
+      this.notices.push(
+        `torch is not importable on the ranks (${torch.error}); they run as a plain parallel kernel pool.`
+      );
       return;
     }
     if (request.initProcessGroup === false) {
@@ -298,7 +346,8 @@ export class DdpGroup {
     }
     const backend = this.device === 'gpu' ? 'nccl' : 'gloo';
     const timeout = request.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
-    const init = (r: Rank) => r.kernel.evaluate('', `_ddp_init_process_group(${JSON.stringify(backend)}, ${timeout})`);
+    const init = (r: Rank) =>
+      r.kernel.evaluate('', `_ddp_init_process_group(${JSON.stringify(backend)}, ${timeout})`);
     const first = init(this.ranks[0]);
     await Promise.race([waitForListener(this.shape!.masterPort, MASTER_LISTEN_TIMEOUT_MS), first]);
     await Promise.all([first, ...this.ranks.slice(1).map(init)]);
@@ -310,7 +359,12 @@ export class DdpGroup {
     if (!request || !OUTPUT_MSG_TYPES.has(msg.header.msg_type)) {
       return;
     }
-    const event = this.executions.addOutput(request.execution, rank, msg.header.msg_type as OutputMsgType, msg.content);
+    const event = this.executions.addOutput(
+      request.execution,
+      rank,
+      msg.header.msg_type as OutputMsgType,
+      msg.content
+    );
     if (event) {
       this.listener.output(event);
     }
@@ -332,7 +386,10 @@ export class DdpGroup {
   }
 
   private complete(execution: string): void {
-    const summary = this.executions.finish(execution, this.failure ? this.summary().error : undefined);
+    const summary = this.executions.finish(
+      execution,
+      this.failure ? this.summary().error : undefined
+    );
     if (summary) {
       this.listener.execution(summary);
     }
@@ -364,7 +421,9 @@ export class DdpGroup {
     }
     for (const rank of ranks) {
       if (!Number.isInteger(rank) || rank < 0 || rank >= this.ranks.length) {
-        throw new NotFoundError(`rank ${rank} does not exist: group "${this.name}" has ranks 0-${this.ranks.length - 1}`);
+        throw new NotFoundError(
+          `rank ${rank} does not exist: group "${this.name}" has ranks 0-${this.ranks.length - 1}`
+        );
       }
     }
     if (new Set(ranks).size !== ranks.length || ranks.length === 0) {
@@ -375,7 +434,9 @@ export class DdpGroup {
 
   private requireRunning(): void {
     if (this.state !== 'ready' && this.state !== 'busy') {
-      throw new ConflictError(`group "${this.name}" is ${this.state}${this.failure ? ` (${this.summary().error})` : ''}; start it first`);
+      throw new ConflictError(
+        `group "${this.name}" is ${this.state}${this.failure ? ` (${this.summary().error})` : ''}; start it first`
+      );
     }
   }
 

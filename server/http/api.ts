@@ -35,7 +35,9 @@ function requireAuth(auth: Authenticator) {
     if (!verdict.ok) {
       res.status(verdict.status).json({ error: verdict.reason });
     } else if (!passesXsrf(req)) {
-      res.status(403).json({ error: 'XSRF check failed: send the _xsrf cookie value in X-XSRFToken' });
+      res
+        .status(403)
+        .json({ error: 'XSRF check failed: send the _xsrf cookie value in X-XSRFToken' });
     } else {
       next();
     }
@@ -43,8 +45,15 @@ function requireAuth(auth: Authenticator) {
 }
 
 /** Malformed JSON bodies and unexpected failures become JSON errors, never HTML pages. */
-function jsonErrors(err: unknown, _req: Request, res: Response<ApiError>, _next: NextFunction): void {
+function jsonErrors(
+  err: unknown,
+  _req: Request,
+  res: Response<ApiError>,
+  _next: NextFunction
+): void {
   const status = (err as { status?: number }).status ?? 500;
   const message = err instanceof Error ? err.message : String(err);
-  res.status(status).json({ error: status === 400 ? `Malformed request body: ${message}` : message });
+  res
+    .status(status)
+    .json({ error: status === 400 ? `Malformed request body: ${message}` : message });
 }

@@ -32,7 +32,11 @@ export class JupyterAuthenticator implements Authenticator {
   async check(req: IncomingMessage): Promise<AuthVerdict> {
     const creds = credentialsOf(req);
     if (!creds.cookie && !creds.authorization && !creds.token) {
-      return { ok: false, status: 401, reason: 'Authentication required: pass the Jupyter token or log in to Jupyter' };
+      return {
+        ok: false,
+        status: 401,
+        reason: 'Authentication required: pass the Jupyter token or log in to Jupyter'
+      };
     }
     const key = createHash('sha256').update(JSON.stringify(creds)).digest('hex');
     const hit = this.cache.get(key);

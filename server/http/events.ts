@@ -18,7 +18,11 @@ export class EventHub {
 
   async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     if (!isSameOrigin(req)) {
-      return refuse(socket, 403, `Origin ${req.headers.origin} does not match host ${req.headers.host}`);
+      return refuse(
+        socket,
+        403,
+        `Origin ${req.headers.origin} does not match host ${req.headers.host}`
+      );
     }
     const verdict = await this.auth.check(req);
     if (!verdict.ok) {

@@ -6,7 +6,9 @@ import { DdpGroup } from '../group/group';
 import { executeSchema, startGroupSchema } from './schemas';
 import { validator } from './validate';
 
-const validStart = validator(startGroupSchema);
+const validStart = validator(startGroupSchema, {
+  gpus: 'must be "all" or a list of distinct GPU indices such as [0, 2]'
+});
 const validExecute = validator(executeSchema);
 
 /** Looks groups up by name; unknown names are a 404. */
@@ -60,7 +62,9 @@ export function groupsRouter(groups: GroupRegistry): Router {
     }
     const record = group(req).record(String(req.params.id), since);
     if (!record) {
-      throw new NotFoundError(`no execution "${req.params.id}" (it may be older than the kept history)`);
+      throw new NotFoundError(
+        `no execution "${req.params.id}" (it may be older than the kept history)`
+      );
     }
     res.json(record);
   });
@@ -69,9 +73,20 @@ export function groupsRouter(groups: GroupRegistry): Router {
   return router;
 }
 
-function errorStatus(err: unknown, _req: Request, res: Response<ApiError>, next: NextFunction): void {
+function errorStatus(
+  err: unknown,
+  _req: Request,
+  res: Response<ApiError>,
+  next: NextFunction
+): void {
   const status =
-    err instanceof BadRequestError ? 400 : err instanceof NotFoundError ? 404 : err instanceof ConflictError ? 409 : null;
+    err instanceof BadRequestError
+      ? 400
+      : err instanceof NotFoundError
+        ? 404
+        : err instanceof ConflictError
+          ? 409
+          : null;
   if (status === null) {
     return next(err);
   }

@@ -11,8 +11,7 @@ export const startGroupSchema: JSONSchemaType<StartGroupRequest> = {
       anyOf: [
         { type: 'string', const: 'all' },
         { type: 'array', items: { type: 'integer', minimum: 0 }, minItems: 1, uniqueItems: true }
-      ],
-      nullable: true
+      ]
     } as unknown as JSONSchemaType<StartGroupRequest>['properties']['gpus'],
     kernelName: { type: 'string', minLength: 1, nullable: true },
     initProcessGroup: { type: 'boolean', nullable: true },

@@ -43,7 +43,9 @@ export function createDdpServer(options: DdpServerOptions): DdpServer {
     }
   });
 
-  const groups = new Groups(options.groupEnv, (message: ServerMessage) => events.broadcast(message));
+  const groups = new Groups(options.groupEnv, (message: ServerMessage) =>
+    events.broadcast(message)
+  );
   const events = new EventHub(options.auth, options.version, () => groups.default.summary());
   const app = express();
   app.disable('x-powered-by');
@@ -52,6 +54,8 @@ export function createDdpServer(options: DdpServerOptions): DdpServer {
 
   const server = http.createServer(app);
   server.on('upgrade', (req, socket, head) => {
+    // A browser closing a tab resets its sockets; that must not take the server down.
+    socket.on('error', () => socket.destroy());
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (path === `/${WS_PATH}`) {
       void events.handleUpgrade(req, socket, head);

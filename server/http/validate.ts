@@ -4,14 +4,24 @@ import { BadRequestError } from '../group/errors';
 
 const ajv = new Ajv({ allErrors: false, strict: true });
 
-/** A validator that returns the body typed, or throws a 400 naming the field at fault. */
-export function validator<T>(schema: JSONSchemaType<T>): (body: unknown) => T {
+/**
+ * A validator that returns the body typed, or throws a 400 naming the field at fault. `hints`
+ * replace ajv's message for a field whose schema alternatives would make it cryptic.
+ */
+export function validator<T>(
+  schema: JSONSchemaType<T>,
+  hints: Record<string, string> = {}
+): (body: unknown) => T {
   const validate = ajv.compile(schema);
   return body => {
     if (validate(body)) {
       return body;
     }
-    throw toBadRequest(validate.errors?.[0]);
+    const error = toBadRequest(validate.errors?.[0]);
+    if (error.field && hints[error.field] && !error.message.startsWith('unknown field')) {
+      throw new BadRequestError(`field "${error.field}" ${hints[error.field]}`, error.field);
+    }
+    throw error;
   };
 }
 

@@ -55,7 +55,9 @@ export class JupyterBackend {
     const { kind, command, args } = await chooseBackend();
     const python = await findPython([]);
     if (!python) {
-      throw new Error('No Python 3 found (looked for /usr/bin/python3, python3, python); set JUPYTER_DDP_PYTHON');
+      throw new Error(
+        'No Python 3 found (looked for /usr/bin/python3, python3, python); set JUPYTER_DDP_PYTHON'
+      );
     }
     const serverArgs = [
       ...args,
@@ -111,10 +113,14 @@ export class JupyterBackend {
     this.child.once('exit', (code, signal) => (exit = signal ?? `code ${code}`));
     while (Date.now() < deadline) {
       if (exit) {
-        throw new Error(`The Jupyter server (${this.kind}) exited during start-up (${exit}):\n${this.stderrTail.join('\n')}`);
+        throw new Error(
+          `The Jupyter server (${this.kind}) exited during start-up (${exit}):\n${this.stderrTail.join('\n')}`
+        );
       }
       try {
-        const res = await fetch(`${this.url}/api/status`, { headers: { Authorization: `token ${token}` } });
+        const res = await fetch(`${this.url}/api/status`, {
+          headers: { Authorization: `token ${token}` }
+        });
         if (res.ok) {
           return;
         }
@@ -124,7 +130,9 @@ export class JupyterBackend {
       await new Promise(r => setTimeout(r, 200));
     }
     await this.stop();
-    throw new Error(`The Jupyter server did not answer within ${READY_TIMEOUT_MS / 1000} s:\n${this.stderrTail.join('\n')}`);
+    throw new Error(
+      `The Jupyter server did not answer within ${READY_TIMEOUT_MS / 1000} s:\n${this.stderrTail.join('\n')}`
+    );
   }
 }
 
@@ -157,7 +165,10 @@ export async function chooseBackend(): Promise<BackendCommand> {
   return {
     kind: 'bundled',
     command: python,
-    args: [path.join(PACKAGE_ROOT, 'lab', 'app.py'), `--LabServerApp.extra_labextensions_path=${LABEXTENSIONS_DIR}`]
+    args: [
+      path.join(PACKAGE_ROOT, 'lab', 'app.py'),
+      `--LabServerApp.extra_labextensions_path=${LABEXTENSIONS_DIR}`
+    ]
   };
 }
 

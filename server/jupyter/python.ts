@@ -13,7 +13,9 @@ export function pythonCandidates(): string[] {
 export async function findPython(modules: string[]): Promise<string | null> {
   for (const python of pythonCandidates()) {
     try {
-      await run(python, ['-c', `import ${modules.join(', ')}`], { timeout: 30_000 });
+      const check = modules.length > 0 ? `import ${modules.join(', ')}` : 'pass';
+      // env passed explicitly so PATH and JUPYTER_DDP_PYTHON changes made at run time apply.
+      await run(python, ['-c', check], { timeout: 30_000, env: process.env });
       return python;
     } catch {
       // not this one

@@ -51,7 +51,12 @@ export class KernelChannels {
   }
 
   /** Send a new message; returns its header so replies can be matched by msg_id. */
-  send(channel: Exclude<Channel, 'iopub'>, msgType: string, content: unknown, parent?: MessageHeader): MessageHeader {
+  send(
+    channel: Exclude<Channel, 'iopub'>,
+    msgType: string,
+    content: unknown,
+    parent?: MessageHeader
+  ): MessageHeader {
     const msg = makeMessage(msgType, content, this.session, parent);
     const socket = this.sockets[channel] as zmq.Dealer;
     const previous = this.sendQueues.get(channel) ?? Promise.resolve();

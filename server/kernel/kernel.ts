@@ -100,16 +100,30 @@ export class Kernel {
   static async start(options: KernelOptions): Promise<Kernel> {
     const info = await allocateConnection(options.spec.name);
     const connectionFile = writeConnectionFile(options.runtimeDir, options.label, info);
-    const argv = options.spec.argv.map((a: string) => a.replace('{connection_file}', connectionFile).replace('{resource_dir}', options.spec.resourceDir));
+    const argv = options.spec.argv.map((a: string) =>
+      a
+        .replace('{connection_file}', connectionFile)
+        .replace('{resource_dir}', options.spec.resourceDir)
+    );
     const [command, args] = guarded(options.python, argv, 2);
     const child = spawn(command, args, {
       cwd: options.cwd,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ...options.spec.env, PYDEVD_DISABLE_FILE_VALIDATION: '1', ...options.env }
+      env: {
+        ...process.env,
+        ...options.spec.env,
+        PYDEVD_DISABLE_FILE_VALIDATION: '1',
+        ...options.env
+      }
     });
     const kernel = new Kernel(child, options, connectionFile);
-    kernel.channels = new KernelChannels(info, randomUUID(), (msg, channel) => kernel.route(msg, channel), options.label);
+    kernel.channels = new KernelChannels(
+      info,
+      randomUUID(),
+      (msg, channel) => kernel.route(msg, channel),
+      options.label
+    );
     try {
       await kernel.handshake();
     } catch (err) {
@@ -163,7 +177,12 @@ export class Kernel {
   }
 
   /** Send a request and wait for its reply on the same channel. */
-  request(channel: 'shell' | 'control', msgType: string, content: unknown, timeoutMs = 10_000): Promise<JupyterMessage> {
+  request(
+    channel: 'shell' | 'control',
+    msgType: string,
+    content: unknown,
+    timeoutMs = 10_000
+  ): Promise<JupyterMessage> {
     const header = this.channels.send(channel, msgType, content);
     return this.awaitReply(header, timeoutMs);
   }
@@ -186,17 +205,23 @@ export class Kernel {
    * with the Python error when the code or the expression fails.
    */
   async evaluate(code: string, expression: string): Promise<string> {
-    const reply = await this.execute(code, { silent: true, userExpressions: { value: expression } }).done;
+    const reply = await this.execute(code, { silent: true, userExpressions: { value: expression } })
+      .done;
     const content = reply.content as {
       status: string;
       ename?: string;
       evalue?: string;
-      user_expressions?: Record<string, { status: string; ename?: string; evalue?: string; data?: Record<string, string> }>;
+      user_expressions?: Record<
+        string,
+        { status: string; ename?: string; evalue?: string; data?: Record<string, string> }
+      >;
     };
     const result = content.user_expressions?.value;
     if (content.status !== 'ok' || !result || result.status !== 'ok') {
       const failed = content.status !== 'ok' ? content : result;
-      throw new Error(`${this.label}: ${failed?.ename ?? 'error'}: ${failed?.evalue ?? 'no value'}`);
+      throw new Error(
+        `${this.label}: ${failed?.ename ?? 'error'}: ${failed?.evalue ?? 'no value'}`
+      );
     }
     // text/plain is the repr() of a str; callers keep their values free of quotes and escapes.
     return (result.data?.['text/plain'] ?? "''").slice(1, -1);

@@ -22,12 +22,21 @@ export function sign(key: Buffer, parts: Buffer[]): string {
   return hmac.digest('hex');
 }
 
-export function serialize(msg: JupyterMessage<unknown>, key: Buffer, routingIds: Buffer[] = []): Buffer[] {
-  const parts = [msg.header, msg.parent_header, msg.metadata, msg.content].map(p => Buffer.from(JSON.stringify(p)));
+export function serialize(
+  msg: JupyterMessage<unknown>,
+  key: Buffer,
+  routingIds: Buffer[] = []
+): Buffer[] {
+  const parts = [msg.header, msg.parent_header, msg.metadata, msg.content].map(p =>
+    Buffer.from(JSON.stringify(p))
+  );
   return [...routingIds, DELIMITER, Buffer.from(sign(key, parts)), ...parts, ...msg.buffers];
 }
 
-export function deserialize<C = Record<string, unknown>>(frames: Buffer[], key: Buffer): JupyterMessage<C> {
+export function deserialize<C = Record<string, unknown>>(
+  frames: Buffer[],
+  key: Buffer
+): JupyterMessage<C> {
   const at = frames.findIndex(f => f.equals(DELIMITER));
   if (at < 0 || frames.length < at + 6) {
     throw new SignatureError('malformed message: no delimiter or missing frames');
@@ -35,7 +44,10 @@ export function deserialize<C = Record<string, unknown>>(frames: Buffer[], key: 
   const [signature, ...rest] = frames.slice(at + 1);
   const parts = rest.slice(0, 4);
   const expected = Buffer.from(sign(key, parts));
-  if (key.length > 0 && (signature.length !== expected.length || !timingSafeEqual(signature, expected))) {
+  if (
+    key.length > 0 &&
+    (signature.length !== expected.length || !timingSafeEqual(signature, expected))
+  ) {
     throw new SignatureError(signature.length === 0 ? 'unsigned message' : 'bad message signature');
   }
   const [header, parent_header, metadata, content] = parts.map(p => JSON.parse(p.toString('utf8')));

@@ -9,6 +9,10 @@ const GUARD = path.join(PACKAGE_ROOT, 'server', 'py', 'guard.py');
  * command (SIGTERM, then SIGKILL of its whole process group after `graceSeconds`). Spawn the result
  * `detached` so the guard leads a process group of its own.
  */
-export function guarded(python: string, command: string[], graceSeconds: number): [string, string[]] {
+export function guarded(
+  python: string,
+  command: string[],
+  graceSeconds: number
+): [string, string[]] {
   return [python, [GUARD, String(process.pid), String(graceSeconds), ...command]];
 }

@@ -20,7 +20,9 @@ export class DdpConnection implements IDisposable {
   private _groupChanged = new Signal<this, GroupSummary | null>(this);
   private _isDisposed = false;
 
-  constructor(private readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings()) {}
+  constructor(
+    private readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+  ) {}
 
   get group(): GroupSummary | null {
     return this._group;

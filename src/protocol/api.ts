@@ -100,12 +100,7 @@ export interface ExecutionSummary {
 
 /** Kernel output message types relayed to clients, unchanged from the Jupyter protocol. */
 export type OutputMsgType =
-  | 'stream'
-  | 'display_data'
-  | 'update_display_data'
-  | 'execute_result'
-  | 'error'
-  | 'clear_output';
+  'stream' | 'display_data' | 'update_display_data' | 'execute_result' | 'error' | 'clear_output';
 
 /** One output message of one rank, tagged with its execution and a per-execution sequence number. */
 export interface OutputEvent {

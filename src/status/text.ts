@@ -14,7 +14,12 @@ export function statusText(group: GroupSummary | null, trans: TranslationBundle)
       return group.error ? trans.__('DDP: failed — %1', group.error) : trans.__('DDP: failed');
     default: {
       const device = group.device === 'gpu' ? trans.__('GPU') : trans.__('CPU');
-      const state = group.state === 'starting' ? trans.__('starting') : group.state === 'busy' ? trans.__('busy') : trans.__('ready');
+      const state =
+        group.state === 'starting'
+          ? trans.__('starting')
+          : group.state === 'busy'
+            ? trans.__('busy')
+            : trans.__('ready');
       return trans.__('DDP: %1 x %2 %3', group.worldSize, device, state);
     }
   }
@@ -23,7 +28,9 @@ export function statusText(group: GroupSummary | null, trans: TranslationBundle)
 /** The hover text: what the label means and what to do about it. */
 export function statusTitle(group: GroupSummary | null, trans: TranslationBundle): string {
   if (group === null) {
-    return trans.__('No jupyter-ddp server answers. Start JupyterLab with `jupyter-ddp lab` to run cells on DDP ranks.');
+    return trans.__(
+      'No jupyter-ddp server answers. Start JupyterLab with `jupyter-ddp lab` to run cells on DDP ranks.'
+    );
   }
   return trans.__('DistributedDataParallel group: %1', group.state);
 }

@@ -6,7 +6,12 @@ import { TOKEN } from '../playwright.config';
  * Console errors a page may show that are not ours: jupyter_server 1.23 lacks endpoints that
  * JupyterLab 4 asks for (documented in ENVIRONMENT.md), and Chromium reports each 404 it gets.
  */
-const KNOWN_SERVER_GAPS = [/\/api\/me\b/, /\/api\/events\/subscribe/, /\/lsp\/status/, /404 \(Not Found\)/];
+const KNOWN_SERVER_GAPS = [
+  /\/api\/me\b/,
+  /\/api\/events\/subscribe/,
+  /\/lsp\/status/,
+  /404 \(Not Found\)/
+];
 
 /** Collects console errors, to assert at the end of a test that none came from us. */
 export function watchConsole(page: Page): () => string[] {
@@ -26,10 +31,16 @@ export async function openLab(page: Page, path = '/lab'): Promise<void> {
   await page.locator('#jp-main-statusbar').waitFor();
 }
 
-/** Create a notebook from the launcher and wait until its kernel is idle. */
+/**
+ * Create a notebook from the launcher and wait until its kernel is connected and idle: keys
+ * pressed before that are silently dropped. The status bar says "| Idle" only once connected.
+ */
 export async function newNotebook(page: Page): Promise<void> {
   await page.locator('.jp-LauncherCard[data-category="Notebook"]').first().click();
-  await page.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]').waitFor({ timeout: 60_000 });
+  await page
+    .locator('#jp-main-statusbar')
+    .getByText(/\| Idle$/)
+    .waitFor({ timeout: 60_000 });
 }
 
 /** Type code into the active cell and run it with Shift+Enter. */
@@ -38,4 +49,18 @@ export async function runInActiveCell(page: Page, code: string): Promise<void> {
   await editor.click();
   await page.keyboard.type(code);
   await page.keyboard.press('Shift+Enter');
+}
+
+/** Switch the theme from the Settings menu and wait until it is applied. */
+export async function setTheme(
+  page: Page,
+  theme: 'JupyterLab Light' | 'JupyterLab Dark'
+): Promise<void> {
+  await page.locator('.lm-MenuBar-itemLabel', { hasText: /^Settings$/ }).click();
+  await page.locator('.lm-Menu-itemLabel', { hasText: /^Theme$/ }).hover();
+  await page.locator('.lm-Menu-itemLabel', { hasText: new RegExp(`^${theme}$`) }).click();
+  const light = theme === 'JupyterLab Light' ? 'true' : 'false';
+  await page.locator(`body[data-jp-theme-light="${light}"]`).waitFor({ state: 'attached' });
+  // Let the theme's stylesheet finish swapping before anything looks at the page.
+  await page.waitForTimeout(500);
 }

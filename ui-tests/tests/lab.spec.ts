@@ -2,7 +2,7 @@ import { expect, test } from '@playwright/test';
 import * as path from 'node:path';
 
 import { TOKEN } from '../playwright.config';
-import { newNotebook, openLab, runInActiveCell, watchConsole } from './helpers';
+import { newNotebook, openLab, runInActiveCell, setTheme, watchConsole } from './helpers';
 
 const SCREENSHOTS = path.resolve(__dirname, '..', '..', 'docs', 'screenshots');
 
@@ -19,6 +19,9 @@ test('JupyterLab loads our extension and runs a local cell', async ({ page }) =>
 
   if (process.env.DDP_SCREENSHOTS) {
     await page.screenshot({ path: path.join(SCREENSHOTS, 'lab-light.png') });
+    await setTheme(page, 'JupyterLab Dark');
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'lab-dark.png') });
+    await setTheme(page, 'JupyterLab Light');
   }
   expect(consoleErrors()).toEqual([]);
 });

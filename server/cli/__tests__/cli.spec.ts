@@ -34,7 +34,9 @@ describe('jupyter-ddp command line', () => {
       const manifest = path.join(dataDir, 'labextensions', 'jupyterlab-ddp', 'package.json');
       const meta = JSON.parse(fs.readFileSync(manifest, 'utf8'));
       expect(meta.jupyterlab._build.load).toMatch(/^static\/remoteEntry\./);
-      expect(fs.existsSync(path.join(dataDir, 'labextensions', 'jupyterlab-ddp', 'install.json'))).toBe(true);
+      expect(
+        fs.existsSync(path.join(dataDir, 'labextensions', 'jupyterlab-ddp', 'install.json'))
+      ).toBe(true);
 
       expect(cli(['uninstall', '--data-dir', dataDir]).status).toBe(0);
       expect(fs.existsSync(path.dirname(manifest))).toBe(false);
@@ -61,10 +63,14 @@ describe('jupyter-ddp lab', () => {
 
   async function startLab(): Promise<{ child: ChildProcess; url: URL }> {
     const port = await freeLoopbackPort();
-    const child = spawn(process.execPath, [BIN, 'lab', '--no-browser', '--port', String(port), '--notebook-dir', notebookDir], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, JUPYTER_TOKEN: '' }
-    });
+    const child = spawn(
+      process.execPath,
+      [BIN, 'lab', '--no-browser', '--port', String(port), '--notebook-dir', notebookDir],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, JUPYTER_TOKEN: '' }
+      }
+    );
     let out = '';
     const url = await new Promise<URL>((resolve, reject) => {
       child.stdout?.on('data', chunk => {

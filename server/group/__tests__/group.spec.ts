@@ -41,7 +41,6 @@ async function run(group: DdpGroup, seen: Recorder, code: string, ranks?: number
   return { summary, stdout, events: seen.outputs.filter(o => o.execution === id) };
 }
 
-
 const ALL_REDUCE = `
 import torch, torch.distributed as dist
 t = torch.tensor([float(dist.get_rank() + 1)])
@@ -71,7 +70,12 @@ describe('DDP group with CPU ranks (gloo)', () => {
   it.each([2, 4])('all_reduce over %i ranks gives the right sum on every rank', async ranks => {
     const { group, seen } = track(rootDir);
     const info = await group.start({ ranks });
-    expect(info).toMatchObject({ state: 'ready', worldSize: ranks, device: 'cpu', backend: 'gloo' });
+    expect(info).toMatchObject({
+      state: 'ready',
+      worldSize: ranks,
+      device: 'cpu',
+      backend: 'gloo'
+    });
     expect(info.ranks.map(r => r.pid)).toEqual(expect.arrayContaining([expect.any(Number)]));
 
     const { summary, stdout } = await run(group, seen, ALL_REDUCE);
@@ -103,12 +107,18 @@ describe('DDP group with CPU ranks (gloo)', () => {
     const subset = await run(group, seen, 'print("only me")', [1]);
     expect(subset.stdout).toEqual({ 1: 'only me\n' });
 
-    const failing = await run(group, seen, 'import os\nif os.environ["RANK"] == "1":\n    raise ValueError("bad rank")');
+    const failing = await run(
+      group,
+      seen,
+      'import os\nif os.environ["RANK"] == "1":\n    raise ValueError("bad rank")'
+    );
     expect(failing.summary.status).toBe('error');
     expect(failing.summary.rankStatus).toEqual({ 0: 'ok', 1: 'error' });
     const error = failing.events.find(e => e.msgType === 'error');
     expect(error).toMatchObject({ rank: 1, content: { ename: 'ValueError', evalue: 'bad rank' } });
-    expect(() => group.execute({ code: 'pass', ranks: [5] })).toThrow('rank 5 does not exist: group "default" has ranks 0-1');
+    expect(() => group.execute({ code: 'pass', ranks: [5] })).toThrow(
+      'rank 5 does not exist: group "default" has ranks 0-1'
+    );
     await group.stop();
   });
 
@@ -120,7 +130,10 @@ describe('DDP group with CPU ranks (gloo)', () => {
     await new Promise(r => setTimeout(r, 1000));
     await group.interrupt();
     await eventually(() => seen.executions.get(id)?.status !== 'running', 10_000);
-    expect(seen.executions.get(id)).toMatchObject({ status: 'error', rankStatus: { 0: 'error', 1: 'error' } });
+    expect(seen.executions.get(id)).toMatchObject({
+      status: 'error',
+      rankStatus: { 0: 'error', 1: 'error' }
+    });
     const errors = seen.outputs.filter(o => o.execution === id && o.msgType === 'error');
     expect(errors.map(e => e.content.ename)).toEqual(['KeyboardInterrupt', 'KeyboardInterrupt']);
 
@@ -146,7 +159,10 @@ describe('DDP group with CPU ranks (gloo)', () => {
     expect(await eventually(() => group.summary().state === 'failed', 1_000)).toBe(true);
     expect(Date.now() - killedAt).toBeLessThan(1_000);
     expect(group.summary().error).toBe('rank 2 exited (SIGKILL)');
-    expect(seen.executions.get(id)).toMatchObject({ status: 'aborted', failure: 'rank 2 exited (SIGKILL)' });
+    expect(seen.executions.get(id)).toMatchObject({
+      status: 'aborted',
+      failure: 'rank 2 exited (SIGKILL)'
+    });
     expect(await eventually(() => pids.every(pid => !isRunning(pid)), 5_000)).toBe(true);
 
     const again = await group.restart();
@@ -162,7 +178,9 @@ describe('DDP group with CPU ranks (gloo)', () => {
     await expect(group.start({ kernelName: 'no-such-kernel' })).rejects.toThrow(/no-such-kernel/);
     expect(group.summary().state).toBe('stopped');
     await group.start({ ranks: 2, initProcessGroup: false });
-    await expect(group.start({ ranks: 2 })).rejects.toThrow('group "default" is already ready; stop or restart it first');
+    await expect(group.start({ ranks: 2 })).rejects.toThrow(
+      'group "default" is already ready; stop or restart it first'
+    );
     expect(group.summary()).toMatchObject({ state: 'ready', worldSize: 2 });
     await group.stop();
   });
@@ -176,8 +194,14 @@ describe('DDP group on a machine with GPUs (fake nvidia-smi)', () => {
   beforeAll(() => {
     rootDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ddp-gpu-'));
     binDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ddp-fake-smi-'));
-    const rows = [0, 1, 2, 3].map(i => `${i}, GPU-0000000${i}-aaaa-bbbb-cccc-dddddddddddd, NVIDIA H100 80GB HBM3, 81559`);
-    fs.writeFileSync(path.join(binDir, 'nvidia-smi'), `#!/bin/sh\ncat <<'EOF'\n${rows.join('\n')}\nEOF\n`, { mode: 0o755 });
+    const rows = [0, 1, 2, 3].map(
+      i => `${i}, GPU-0000000${i}-aaaa-bbbb-cccc-dddddddddddd, NVIDIA H100 80GB HBM3, 81559`
+    );
+    fs.writeFileSync(
+      path.join(binDir, 'nvidia-smi'),
+      `#!/bin/sh\ncat <<'EOF'\n${rows.join('\n')}\nEOF\n`,
+      { mode: 0o755 }
+    );
     process.env.PATH = `${binDir}:${originalPath}`;
   });
 
@@ -190,21 +214,28 @@ describe('DDP group on a machine with GPUs (fake nvidia-smi)', () => {
   it.each([
     ['all', 'all' as const, 4, '0,1,2,3'],
     ['0,2', [0, 2], 2, '0,2']
-  ])('gpus %s: one rank per GPU, each seeing the chosen GPUs and its own LOCAL_RANK', async (_label, gpus, worldSize, visible) => {
-    const { group, seen } = newGroup(rootDir);
-    try {
-      // No NCCL here: only the device mapping is under test.
-      const info = await group.start({ gpus, initProcessGroup: false });
-      expect(info).toMatchObject({ device: 'gpu', worldSize });
-      expect(info.ranks.map(r => r.cudaVisibleDevices)).toEqual(Array(worldSize).fill(visible));
-      const { stdout } = await run(group, seen, 'import os; print(os.environ["CUDA_VISIBLE_DEVICES"], os.environ["LOCAL_RANK"])');
-      for (let rank = 0; rank < worldSize; rank++) {
-        expect(stdout[rank]).toBe(`${visible} ${rank}\n`);
+  ])(
+    'gpus %s: one rank per GPU, each seeing the chosen GPUs and its own LOCAL_RANK',
+    async (_label, gpus, worldSize, visible) => {
+      const { group, seen } = newGroup(rootDir);
+      try {
+        // No NCCL here: only the device mapping is under test.
+        const info = await group.start({ gpus, initProcessGroup: false });
+        expect(info).toMatchObject({ device: 'gpu', worldSize });
+        expect(info.ranks.map(r => r.cudaVisibleDevices)).toEqual(Array(worldSize).fill(visible));
+        const { stdout } = await run(
+          group,
+          seen,
+          'import os; print(os.environ["CUDA_VISIBLE_DEVICES"], os.environ["LOCAL_RANK"])'
+        );
+        for (let rank = 0; rank < worldSize; rank++) {
+          expect(stdout[rank]).toBe(`${visible} ${rank}\n`);
+        }
+      } finally {
+        await group.stop();
       }
-    } finally {
-      await group.stop();
     }
-  });
+  );
 
   it('refuses more ranks than GPUs, naming both', async () => {
     const { group } = newGroup(rootDir);

@@ -20,7 +20,11 @@ describe('jupyter-ddp HTTP server', () => {
       jupyterUrl: jupyter.url,
       auth: new JupyterAuthenticator(jupyter.url),
       version: '9.9.9',
-      groupEnv: { rootDir: jupyter.rootDir, runtimeDir: createRuntimeDir(), python: '/usr/bin/python3' }
+      groupEnv: {
+        rootDir: jupyter.rootDir,
+        runtimeDir: createRuntimeDir(),
+        python: '/usr/bin/python3'
+      }
     });
     await new Promise<void>(resolve => ddp.http.listen(0, '127.0.0.1', resolve));
     host = `127.0.0.1:${(ddp.http.address() as net.AddressInfo).port}`;
@@ -48,9 +52,15 @@ describe('jupyter-ddp HTTP server', () => {
     const byQuery = await fetch(`${base}/ddp/api/health?token=${jupyter.token}`);
     expect(byQuery.status).toBe(200);
     const body = (await byQuery.json()) as HealthResponse;
-    expect(body).toEqual({ status: 'ok', version: '9.9.9', group: { state: 'stopped', worldSize: 0, device: null } });
+    expect(body).toEqual({
+      status: 'ok',
+      version: '9.9.9',
+      group: { state: 'stopped', worldSize: 0, device: null }
+    });
 
-    const byHeader = await fetch(`${base}/ddp/api/health`, { headers: { Authorization: `token ${jupyter.token}` } });
+    const byHeader = await fetch(`${base}/ddp/api/health`, {
+      headers: { Authorization: `token ${jupyter.token}` }
+    });
     expect(byHeader.status).toBe(200);
   });
 
@@ -79,23 +89,35 @@ describe('jupyter-ddp HTTP server', () => {
   it('requires the XSRF token for cookie-authenticated writes', async () => {
     const login = await fetch(`${base}/api/status?token=${jupyter.token}`);
     const cookies = login.headers.getSetCookie().map(c => c.split(';')[0]);
-    const res = await fetch(`${base}/ddp/api/health`, { method: 'POST', headers: { Cookie: cookies.join('; ') } });
+    const res = await fetch(`${base}/ddp/api/health`, {
+      method: 'POST',
+      headers: { Cookie: cookies.join('; ') }
+    });
     expect(res.status).toBe(403);
     expect((await res.json()).error).toMatch(/XSRF/);
   });
 
   it('greets an authenticated same-origin WebSocket with the group state', async () => {
-    const ws = new WebSocket(`ws://${host}/ddp/api/ws?token=${jupyter.token}`, { headers: { Origin: base } });
+    const ws = new WebSocket(`ws://${host}/ddp/api/ws?token=${jupyter.token}`, {
+      headers: { Origin: base }
+    });
     const message = await new Promise<ServerMessage>((resolve, reject) => {
       ws.once('message', data => resolve(JSON.parse(data.toString())));
       ws.once('error', reject);
     });
     ws.close();
-    expect(message).toEqual({ type: 'hello', version: '9.9.9', group: { state: 'stopped', worldSize: 0, device: null } });
+    expect(message).toEqual({
+      type: 'hello',
+      version: '9.9.9',
+      group: { state: 'stopped', worldSize: 0, device: null }
+    });
   });
 
   it('refuses a cross-origin WebSocket even with the token', async () => {
-    const status = await upgradeStatus(`ws://${host}/ddp/api/ws?token=${jupyter.token}`, 'http://evil.example.com');
+    const status = await upgradeStatus(
+      `ws://${host}/ddp/api/ws?token=${jupyter.token}`,
+      'http://evil.example.com'
+    );
     expect(status).toBe(403);
   });
 

@@ -39,7 +39,9 @@ describe('kernel channels', () => {
       await new Promise(r => setTimeout(r, 200));
 
       expect(received.map(m => m.content.text)).toEqual(['genuine']);
-      expect(warnings.join('')).toContain('fake kernel: dropped a message on iopub: bad message signature');
+      expect(warnings.join('')).toContain(
+        'fake kernel: dropped a message on iopub: bad message signature'
+      );
 
       // And what we send is signed with the connection key.
       channels.send('shell', 'kernel_info_request', {});

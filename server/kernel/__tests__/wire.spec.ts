@@ -26,7 +26,10 @@ describe('Jupyter wire format', () => {
 
   it('round-trips a message with routing ids and binary buffers', () => {
     const withBuffers = { ...msg, buffers: [Buffer.from([0, 1, 2, 255])] };
-    const back = deserialize(serialize(withBuffers, key, [Buffer.from('a'), Buffer.from('b')]), key);
+    const back = deserialize(
+      serialize(withBuffers, key, [Buffer.from('a'), Buffer.from('b')]),
+      key
+    );
     expect(back.header).toEqual(msg.header);
     expect(back.content).toEqual(msg.content);
     expect(back.buffers).toEqual([Buffer.from([0, 1, 2, 255])]);
@@ -39,7 +42,9 @@ describe('Jupyter wire format', () => {
   });
 
   it('rejects a message signed with another key', () => {
-    expect(() => deserialize(serialize(msg, Buffer.from('other-key')), key)).toThrow('bad message signature');
+    expect(() => deserialize(serialize(msg, Buffer.from('other-key')), key)).toThrow(
+      'bad message signature'
+    );
   });
 
   it('rejects an unsigned message when a key is set', () => {

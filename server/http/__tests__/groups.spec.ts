@@ -1,0 +1,147 @@
+import * as net from 'node:net';
+import WebSocket from 'ws';
+
+import { ExecutionRecord, GroupInfo, ServerMessage } from '../../../src/protocol/api';
+import { startTestJupyter, TestJupyter } from '../../__tests__/jupyter-server';
+import { createRuntimeDir } from '../../kernel/connection';
+import { JupyterAuthenticator } from '../auth';
+import { createDdpServer, DdpServer } from '../server';
+
+/** The group REST API and its WebSocket events, through the real server, with real CPU ranks. */
+describe('/ddp/api/groups', () => {
+  let jupyter: TestJupyter;
+  let ddp: DdpServer;
+  let base: string;
+  let host: string;
+
+  const api = (path: string, init: RequestInit = {}) =>
+    fetch(`${base}/ddp/api/groups${path}`, {
+      ...init,
+      headers: {
+        Authorization: `token ${jupyter.token}`,
+        'Content-Type': 'application/json',
+        ...init.headers
+      }
+    });
+  const post = (path: string, body: unknown) =>
+    api(path, { method: 'POST', body: JSON.stringify(body) });
+
+  beforeAll(async () => {
+    jupyter = await startTestJupyter();
+    ddp = createDdpServer({
+      jupyterUrl: jupyter.url,
+      auth: new JupyterAuthenticator(jupyter.url),
+      version: '0.0.0',
+      groupEnv: {
+        rootDir: jupyter.rootDir,
+        runtimeDir: createRuntimeDir(),
+        python: '/usr/bin/python3'
+      }
+    });
+    await new Promise<void>(resolve => ddp.http.listen(0, '127.0.0.1', resolve));
+    host = `127.0.0.1:${(ddp.http.address() as net.AddressInfo).port}`;
+    base = `http://${host}`;
+  });
+
+  afterAll(async () => {
+    await ddp.groups.stopAll();
+    ddp.http.closeAllConnections();
+    await new Promise(resolve => ddp.http.close(resolve));
+    await jupyter.stop();
+  });
+
+  it.each([
+    [{ ranks: 'two' }, 'ranks', 'field "ranks" must be integer'],
+    [{ ranks: 0 }, 'ranks', 'field "ranks" must be >= 1'],
+    [
+      { gpus: 'some' },
+      'gpus',
+      'field "gpus" must be "all" or a list of distinct GPU indices such as [0, 2]'
+    ],
+    [
+      { gpus: [1, 1] },
+      'gpus',
+      'field "gpus" must be "all" or a list of distinct GPU indices such as [0, 2]'
+    ],
+    [{ rank: 2 }, 'rank', 'unknown field "rank"'],
+    [{ timeoutSeconds: -5 }, 'timeoutSeconds', 'field "timeoutSeconds" must be > 0'],
+    [{ kernelName: 'nope' }, 'kernelName', "No such kernel: 'nope'"],
+    [{ cwd: '../..' }, 'cwd', 'cwd "../.." is not a folder inside the served root'],
+    [{ gpus: [0] }, 'gpus', 'this machine has no GPU']
+  ])(
+    'refuses start body %j with a 400 naming %s, changing nothing',
+    async (body, field, message) => {
+      const res = await post('/default', body);
+      expect(res.status).toBe(400);
+      const error = await res.json();
+      expect(error.field).toBe(field);
+      expect(error.error).toContain(message);
+      expect(((await (await api('/default')).json()) as GroupInfo).state).toBe('stopped');
+    }
+  );
+
+  it('answers malformed JSON with a 400', async () => {
+    const res = await api('/default', { method: 'POST', body: '{"ranks": 2' });
+    expect(res.status).toBe(400);
+    expect((await res.json()).error).toMatch(/^Malformed request body/);
+  });
+
+  it('answers unknown groups, executions and ranks with 404', async () => {
+    const noGroup = await api('/nope');
+    expect(noGroup.status).toBe(404);
+    expect((await noGroup.json()).error).toBe('no group named "nope" (groups: default)');
+    expect((await api('/default/executions/123')).status).toBe(404);
+  });
+
+  it('starts a group, streams every rank’s output over the WebSocket, and keeps it for catch-up', async () => {
+    const ws = new WebSocket(`ws://${host}/ddp/api/ws?token=${jupyter.token}`);
+    const messages: ServerMessage[] = [];
+    ws.on('message', data => messages.push(JSON.parse(data.toString())));
+    await new Promise(resolve => ws.once('open', resolve));
+
+    const started = await post('/default', { ranks: 2 });
+    expect(started.status).toBe(200);
+    expect(await started.json()).toMatchObject({ state: 'ready', worldSize: 2, backend: 'gloo' });
+    expect(await post('/default', {}).then(r => r.status)).toBe(409);
+
+    const res = await post('/default/executions', {
+      code: 'import os\nprint("hello from", os.environ["RANK"])'
+    });
+    expect(res.status).toBe(202);
+    const { id } = await res.json();
+    const done = () =>
+      messages.some(
+        m => m.type === 'execution' && m.execution.id === id && m.execution.status !== 'running'
+      );
+    for (let i = 0; i < 100 && !done(); i++) {
+      await new Promise(r => setTimeout(r, 100));
+    }
+    const outputs = messages.flatMap(m =>
+      m.type === 'output' && m.event.execution === id ? [m.event] : []
+    );
+    expect(outputs.map(o => [o.rank, o.content.text]).sort()).toEqual([
+      [0, 'hello from 0\n'],
+      [1, 'hello from 1\n']
+    ]);
+    expect(messages.map(m => m.type)).toEqual(
+      expect.arrayContaining(['hello', 'group', 'execution', 'output'])
+    );
+
+    const record = (await (
+      await api(`/default/executions/${id}?since=1`)
+    ).json()) as ExecutionRecord;
+    expect(record.execution.status).toBe('ok');
+    expect(record.outputs.map(o => o.seq)).toEqual([1]);
+
+    const badRank = await post('/default/executions', { code: 'pass', ranks: [0, 9] });
+    expect(badRank.status).toBe(404);
+    expect((await badRank.json()).error).toBe(
+      'rank 9 does not exist: group "default" has ranks 0-1'
+    );
+    expect((await post('/default/executions', { ranks: [0] })).status).toBe(400);
+
+    expect((await api('/default', { method: 'DELETE' })).status).toBe(200);
+    expect(((await (await api('/default')).json()) as GroupInfo).state).toBe('stopped');
+    ws.close();
+  });
+});
