@@ -2,8 +2,10 @@ import { Command, InvalidArgumentError } from 'commander';
 import * as fs from 'node:fs';
 
 import { PACKAGE_VERSION } from '../package-root';
+import { parseGpuRequest } from '../group/devices';
 import { installExtension, uninstallExtension } from './extension';
 import { runLab } from './lab';
+import { runCommand } from './run';
 
 function portNumber(value: string): number {
   const port = Number(value);
@@ -18,6 +20,29 @@ function existingDir(value: string): string {
     throw new InvalidArgumentError(`"${value}" is not an existing directory.`);
   }
   return value;
+}
+
+function positiveInteger(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1) {
+    throw new InvalidArgumentError(`"${value}" is not a positive whole number.`);
+  }
+  return Number(value);
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) {
+    throw new InvalidArgumentError(`"${value}" is not a positive number of seconds.`);
+  }
+  return n;
+}
+
+function gpuList(value: string) {
+  try {
+    return parseGpuRequest(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
 }
 
 function fail(err: unknown): never {
@@ -53,6 +78,32 @@ export function main(argv: string[]): void {
         browser: opts.browser,
         verbose: opts.verbose
       }).catch(fail)
+    );
+
+  program
+    .command('run')
+    .description('execute a notebook headless, local and DDP cells alike, and write its outputs')
+    .argument('<notebook>', 'the .ipynb to run')
+    .option('-o, --output <file>', 'where to write the executed notebook (default: NAME.out.ipynb)')
+    .option('--inplace', 'write the outputs into the input notebook')
+    .option('--gpus <list>', 'GPUs for the DDP group: all, or indices such as 0,2', gpuList)
+    .option(
+      '--ranks <n>',
+      'number of ranks (CPU ranks where there is no GPU; default 2)',
+      positiveInteger
+    )
+    .option('--timeout <seconds>', 'fail a cell that runs longer than this', positiveNumber)
+    .action((notebook, opts) =>
+      runCommand({
+        input: notebook,
+        output: opts.output,
+        inplace: Boolean(opts.inplace),
+        gpus: opts.gpus,
+        ranks: opts.ranks,
+        timeoutSeconds: opts.timeout
+      })
+        .then(code => process.exit(code))
+        .catch(fail)
     );
 
   program

@@ -5,7 +5,8 @@ import * as path from 'node:path';
 
 import { freeLoopbackPort } from '../../net';
 import { PACKAGE_ROOT } from '../../package-root';
-import { eventually, pidsWithArg } from '../../__tests__/processes';
+import { GroupInfo } from '../../../src/protocol/api';
+import { eventually, isRunning, pidsWithArg } from '../../__tests__/processes';
 
 const BIN = path.join(PACKAGE_ROOT, 'bin', 'jupyter-ddp.js');
 
@@ -111,9 +112,21 @@ describe('jupyter-ddp lab', () => {
     expect(await eventually(() => pidsWithArg(notebookDir).length === 0, 5_000)).toBe(true);
   });
 
-  it('leaves no Jupyter server behind when it is killed outright', async () => {
-    const { child } = await startLab();
+  it('leaves no Jupyter server and no rank behind when it is killed outright', async () => {
+    const { child, url } = await startLab();
+    const token = url.searchParams.get('token');
+    const started = await fetch(`${url.origin}/ddp/api/groups/default?token=${token}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ ranks: 2 })
+    });
+    expect(started.status).toBe(200);
+    const ranks = ((await started.json()) as GroupInfo).ranks.map(r => r.pid!);
+    expect(ranks.every(isRunning)).toBe(true);
+
     child.kill('SIGKILL');
-    expect(await eventually(() => pidsWithArg(notebookDir).length === 0, 5_000)).toBe(true);
+    expect(
+      await eventually(() => pidsWithArg(notebookDir).length === 0 && !ranks.some(isRunning), 5_000)
+    ).toBe(true);
   });
 });

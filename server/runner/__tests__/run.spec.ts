@@ -1,0 +1,166 @@
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { PACKAGE_ROOT } from '../../package-root';
+import { eventually, isRunning } from '../../__tests__/processes';
+
+const BIN = path.join(PACKAGE_ROOT, 'bin', 'jupyter-ddp.js');
+
+type Mode = 'local' | 'ddp' | 'everywhere' | null;
+
+function notebook(cells: [Mode, string][], auto = false) {
+  return {
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: {
+      kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' },
+      ...(auto ? { ddp: { auto: true } } : {})
+    },
+    cells: cells.map(([mode, source], i) => ({
+      id: `cell-${i}`,
+      cell_type: 'code',
+      metadata: mode ? { ddp: { mode } } : {},
+      source,
+      outputs: [],
+      execution_count: null
+    }))
+  };
+}
+
+function streamText(cell: { outputs: { output_type: string; text?: string }[] }): string {
+  return cell.outputs
+    .filter(o => o.output_type === 'stream')
+    .map(o => o.text)
+    .join('');
+}
+
+/** `jupyter-ddp run` as a user runs it: a real local kernel and real CPU ranks with gloo. */
+describe('jupyter-ddp run', () => {
+  let dir: string;
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ddp-run-'));
+  });
+
+  afterEach(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  function run(nb: object, args: string[] = []) {
+    const input = path.join(dir, 'nb.ipynb');
+    fs.writeFileSync(input, JSON.stringify(nb));
+    const result = spawnSync(process.execPath, [BIN, 'run', input, '--ranks', '2', ...args], {
+      encoding: 'utf8',
+      timeout: 120_000
+    });
+    const out = JSON.parse(fs.readFileSync(path.join(dir, 'nb.out.ipynb'), 'utf8'));
+    return { result, cells: out.cells };
+  }
+
+  it('runs local, ddp and everywhere cells in order and writes their outputs', async () => {
+    const { result, cells } = run(
+      notebook([
+        ['local', 'import os\nx = 1\nprint("local", x)\nprint("pid", os.getpid())'],
+        [
+          'ddp',
+          'import os, torch.distributed as dist\nprint("rank", dist.get_rank(), "of", dist.get_world_size())\nprint("pid", os.getpid())'
+        ],
+        ['everywhere', 'import os\ny = os.environ.get("RANK", "local")\nprint("y =", y)'],
+        [null, 'print(y)'],
+        ['ddp', 'print(y)\ny']
+      ])
+    );
+    expect(result.stderr).toContain('5/5 cell 5 [ddp] ok');
+    expect(result.status).toBe(0);
+    expect(streamText(cells[0])).toMatch(/^local 1\npid \d+\n$/);
+    expect(streamText(cells[1])).toMatch(/^rank 0 of 2\npid \d+\n$/);
+    expect(streamText(cells[2])).toBe('y = local\ny = 0\n');
+    expect(streamText(cells[3])).toBe('local\n');
+    expect(streamText(cells[4])).toBe('0\n');
+    expect(cells[4].outputs[1]).toMatchObject({
+      output_type: 'execute_result',
+      data: { 'text/plain': "'0'" }
+    });
+    expect(cells[0].execution_count).toBe(1);
+
+    // Every process the run started is gone.
+    const pids = [cells[0], cells[1]].map(c => Number(/pid (\d+)/.exec(streamText(c))![1]));
+    expect(await eventually(() => pids.every(pid => !isRunning(pid)), 5_000)).toBe(true);
+  });
+
+  it('sends unmarked cells to the ranks under auto-DDP, keeping local-marked ones local', () => {
+    const { result, cells } = run(
+      notebook(
+        [
+          [null, 'import os; print(os.environ.get("RANK", "local"))'],
+          ['local', 'import os; print(os.environ.get("RANK", "local"))']
+        ],
+        true
+      )
+    );
+    expect(result.status).toBe(0);
+    expect(streamText(cells[0])).toBe('0\n');
+    expect(streamText(cells[1])).toBe('local\n');
+  });
+
+  it('stops at a failing cell, naming the cell and the rank, and keeps the outputs so far', () => {
+    const { result, cells } = run(
+      notebook([
+        ['local', 'print("first")'],
+        [
+          'ddp',
+          'import os\nprint("rank", os.environ["RANK"])\nif os.environ["RANK"] == "1":\n    raise ValueError("boom")'
+        ],
+        ['local', 'print("never")']
+      ])
+    );
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('FAILED: cell 2 [ddp] failed on rank 1: ValueError: boom');
+    expect(streamText(cells[0])).toBe('first\n');
+    expect(streamText(cells[1])).toBe('rank 0\n');
+    const error = cells[1].outputs.find((o: { output_type: string }) => o.output_type === 'error');
+    expect(error).toMatchObject({ ename: 'ValueError', evalue: 'boom' });
+    expect(error.traceback[0]).toContain('[rank 1]');
+    expect(cells[2].outputs).toEqual([]);
+  });
+
+  it('fails a cell that exceeds --timeout, after interrupting it', () => {
+    const { result, cells } = run(notebook([['ddp', 'import time\ntime.sleep(60)']]), [
+      '--timeout',
+      '2'
+    ]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('cell 1 [ddp] failed on the ranks: timed out after 2 s');
+    expect(cells[0].outputs.some((o: { ename?: string }) => o.ename === 'KeyboardInterrupt')).toBe(
+      true
+    );
+  });
+
+  it.each([
+    [['--ranks', 'x'], /"x" is not a positive whole number/],
+    [['--gpus', '0,,1'], /gpus/i],
+    [['--timeout', '-1'], /"-1" is not a positive number of seconds/]
+  ])('rejects bad flags %j', (args, message) => {
+    const result = spawnSync(process.execPath, [BIN, 'run', 'nb.ipynb', ...args], {
+      encoding: 'utf8'
+    });
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toMatch(message);
+  });
+
+  it('rejects a missing or malformed notebook', () => {
+    const missing = spawnSync(process.execPath, [BIN, 'run', path.join(dir, 'nope.ipynb')], {
+      encoding: 'utf8'
+    });
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toContain('no such notebook');
+    fs.writeFileSync(path.join(dir, 'bad.ipynb'), '{"cells": 3}');
+    const bad = spawnSync(process.execPath, [BIN, 'run', path.join(dir, 'bad.ipynb')], {
+      encoding: 'utf8'
+    });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain('is not an nbformat 4 notebook');
+  });
+});

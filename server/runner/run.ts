@@ -1,0 +1,299 @@
+import type { ICodeCell, INotebookContent, IOutput } from '@jupyterlab/nbformat';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { ExecutionSummary, OutputEvent, StartGroupRequest } from '../../src/protocol/api';
+import { CellMode, cellMode } from '../../src/protocol/cell-mode';
+import { ddpCellOutputs, OutputAccumulator } from '../../src/protocol/outputs';
+import { OUTPUT_MSG_TYPES } from '../group/executions';
+import { DdpGroup } from '../group/group';
+import { findPython } from '../jupyter/python';
+import { createRuntimeDir } from '../kernel/connection';
+import { Kernel } from '../kernel/kernel';
+import { getKernelSpec } from '../kernel/kernelspec';
+import { JupyterMessage, parentId } from '../kernel/message';
+
+export interface RunOptions {
+  input: string;
+  output: string;
+  /** How the DDP group starts (ranks, gpus); started only if some cell needs it. */
+  group: StartGroupRequest;
+  /** Per-cell limit; the cell is interrupted and the run fails when it is exceeded. */
+  timeoutSeconds?: number;
+  /** Progress lines, one per cell. */
+  log: (line: string) => void;
+}
+
+export interface RunResult {
+  ok: boolean;
+  /** What failed, naming the cell and the rank, when `ok` is false. */
+  failure?: string;
+}
+
+interface CellRun {
+  outputs: IOutput[];
+  executionCount: number | null;
+  /** Why the cell failed, or null. */
+  failure: string | null;
+}
+
+/**
+ * `jupyter-ddp run`: execute a notebook's code cells in order, local cells in a kernel of the
+ * notebook's own kernelspec and DDP cells on a group started for the run, writing every output
+ * into the output notebook after each cell. Whatever happens, every process it started is ended.
+ */
+export async function runNotebook(options: RunOptions): Promise<RunResult> {
+  const notebook = readNotebook(options.input);
+  const dir = path.dirname(path.resolve(options.input));
+  const runtimeDir = createRuntimeDir();
+  const runner = new NotebookRunner(notebook, dir, runtimeDir, options);
+  try {
+    return await runner.run();
+  } finally {
+    await runner.close();
+    fs.rmSync(runtimeDir, { recursive: true, force: true });
+  }
+}
+
+export function readNotebook(file: string): INotebookContent {
+  let notebook: INotebookContent;
+  try {
+    notebook = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`cannot read notebook ${file}: ${(err as Error).message}`);
+  }
+  if (notebook?.nbformat !== 4 || !Array.isArray(notebook.cells)) {
+    throw new Error(`${file} is not an nbformat 4 notebook`);
+  }
+  return notebook;
+}
+
+class NotebookRunner {
+  private local: Kernel | null = null;
+  private group: DdpGroup | null = null;
+  private localListener: ((msg: JupyterMessage) => void) | null = null;
+  private readonly ddpEvents = new Map<string, OutputEvent[]>();
+  private readonly ddpDone = new Map<string, (summary: ExecutionSummary) => void>();
+
+  constructor(
+    private readonly notebook: INotebookContent,
+    private readonly dir: string,
+    private readonly runtimeDir: string,
+    private readonly options: RunOptions
+  ) {}
+
+  async run(): Promise<RunResult> {
+    const cells = this.notebook.cells;
+    const codeCells = cells.filter(c => c.cell_type === 'code').length;
+    let done = 0;
+    for (const [index, cell] of cells.entries()) {
+      if (cell.cell_type !== 'code') {
+        continue;
+      }
+      const code = sourceOf(cell as ICodeCell);
+      const mode = cellMode(cell.metadata, this.notebook.metadata);
+      const started = Date.now();
+      const result = await this.runCell(code, mode);
+      const codeCell = cell as ICodeCell;
+      codeCell.outputs = result.outputs;
+      codeCell.execution_count = result.executionCount;
+      this.save();
+      done++;
+      const seconds = ((Date.now() - started) / 1000).toFixed(1);
+      const where = `cell ${index + 1} [${mode}]`;
+      if (result.failure) {
+        const failure = `${where} failed ${result.failure}`;
+        this.options.log(`${done}/${codeCells} ${failure} (${seconds} s)`);
+        return { ok: false, failure };
+      }
+      this.options.log(`${done}/${codeCells} ${where} ok (${seconds} s)`);
+    }
+    return { ok: true };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.group?.stop(), this.local?.shutdown()]);
+  }
+
+  private async runCell(code: string, mode: CellMode): Promise<CellRun> {
+    if (mode === 'ddp') {
+      return this.runDdp(code);
+    }
+    const local = await this.runLocal(code);
+    if (mode === 'local' || local.failure) {
+      return local;
+    }
+    const ranks = await this.runDdp(code);
+    return {
+      outputs: [...local.outputs, ...ranks.outputs],
+      executionCount: local.executionCount,
+      failure: ranks.failure
+    };
+  }
+
+  private async runLocal(code: string): Promise<CellRun> {
+    const kernel = await this.localKernel();
+    const accumulator = new OutputAccumulator();
+    const { msgId, done } = kernel.execute(code);
+    this.localListener = msg => {
+      if (parentId(msg) === msgId && OUTPUT_MSG_TYPES.has(msg.header.msg_type)) {
+        accumulator.add(msg.header.msg_type as OutputEvent['msgType'], msg.content);
+      }
+    };
+    const reply = await this.withTimeout(done, () => kernel.interrupt());
+    this.localListener = null;
+    const outputs = accumulator.outputs();
+    if (reply === 'timeout') {
+      return {
+        outputs,
+        executionCount: null,
+        failure: `locally: timed out after ${this.options.timeoutSeconds} s`
+      };
+    }
+    const content = reply.content as {
+      status: string;
+      execution_count?: number;
+      ename?: string;
+      evalue?: string;
+    };
+    return {
+      outputs,
+      executionCount: content.execution_count ?? null,
+      failure:
+        content.status === 'ok'
+          ? null
+          : `locally: ${content.ename ?? content.status}: ${content.evalue ?? ''}`
+    };
+  }
+
+  private async runDdp(code: string): Promise<CellRun> {
+    const group = await this.ddpGroup();
+    const summary = group.execute({ code });
+    const finished = new Promise<ExecutionSummary>(resolve =>
+      this.ddpDone.set(summary.id, resolve)
+    );
+    const result = await this.withTimeout(finished, () => group.interrupt());
+    const final = result === 'timeout' ? await finished : result;
+    const events = this.ddpEvents.get(summary.id) ?? [];
+    this.ddpEvents.delete(summary.id);
+    const rank0 = final.executionCount[0] ?? null;
+    if (result === 'timeout') {
+      return {
+        outputs: ddpCellOutputs(events, 'rank0'),
+        executionCount: rank0,
+        failure: `on the ranks: timed out after ${this.options.timeoutSeconds} s`
+      };
+    }
+    return {
+      outputs: ddpCellOutputs(events, 'rank0'),
+      executionCount: rank0,
+      failure: ddpFailure(final, events)
+    };
+  }
+
+  /** Resolve with the promise's value, or 'timeout' after interrupting when the limit passes. */
+  private async withTimeout<T>(
+    promise: Promise<T>,
+    interrupt: () => Promise<void>
+  ): Promise<T | 'timeout'> {
+    const seconds = this.options.timeoutSeconds;
+    if (!seconds) {
+      return promise;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>(
+      resolve => (timer = setTimeout(() => resolve('timeout'), seconds * 1000))
+    );
+    const winner = await Promise.race([promise, timeout]);
+    clearTimeout(timer);
+    if (winner === 'timeout') {
+      await interrupt();
+      // Give the interrupted code a moment to return so its traceback lands in the outputs.
+      await Promise.race([promise, new Promise(r => setTimeout(r, 5000))]);
+    }
+    return winner;
+  }
+
+  private async localKernel(): Promise<Kernel> {
+    if (!this.local) {
+      const spec = await getKernelSpec(this.kernelName());
+      this.local = await Kernel.start({
+        spec,
+        label: 'local kernel',
+        runtimeDir: this.runtimeDir,
+        cwd: this.dir,
+        env: {},
+        python: await this.python(),
+        onIopub: msg => this.localListener?.(msg)
+      });
+    }
+    return this.local;
+  }
+
+  private async ddpGroup(): Promise<DdpGroup> {
+    if (!this.group) {
+      this.options.log('starting the DDP group...');
+      const group = new DdpGroup(
+        'run',
+        { rootDir: this.dir, runtimeDir: this.runtimeDir, python: await this.python() },
+        {
+          group: () => undefined,
+          output: event => {
+            const list = this.ddpEvents.get(event.execution) ?? [];
+            list.push(event);
+            this.ddpEvents.set(event.execution, list);
+          },
+          execution: summary => {
+            if (summary.status !== 'running') {
+              this.ddpDone.get(summary.id)?.(summary);
+              this.ddpDone.delete(summary.id);
+            }
+          }
+        }
+      );
+      this.group = group;
+      const info = await group.start({ kernelName: this.kernelName(), ...this.options.group });
+      this.options.log(
+        `DDP group ready: ${info.worldSize} x ${info.device?.toUpperCase()} (${info.backend ?? 'no process group'})`
+      );
+      for (const notice of info.notices) {
+        this.options.log(notice);
+      }
+    }
+    return this.group;
+  }
+
+  private kernelName(): string {
+    return this.notebook.metadata?.kernelspec?.name ?? 'python3';
+  }
+
+  private async python(): Promise<string> {
+    const python = await findPython([]);
+    if (!python) {
+      throw new Error('no Python 3 found for the process guard; set JUPYTER_DDP_PYTHON');
+    }
+    return python;
+  }
+
+  private save(): void {
+    fs.writeFileSync(this.options.output, JSON.stringify(this.notebook, null, 1) + '\n');
+  }
+}
+
+function sourceOf(cell: ICodeCell): string {
+  return Array.isArray(cell.source) ? cell.source.join('') : cell.source;
+}
+
+/** "on rank 1: ValueError: bad rank", or why the group failed; null when every rank succeeded. */
+function ddpFailure(summary: ExecutionSummary, events: OutputEvent[]): string | null {
+  if (summary.status === 'ok') {
+    return null;
+  }
+  if (summary.failure) {
+    return `on the ranks: ${summary.failure}`;
+  }
+  const failed = summary.ranks.filter(r => summary.rankStatus[r] !== 'ok');
+  const error = events.find(e => e.msgType === 'error' && failed.includes(e.rank));
+  const what = error ? `${error.content.ename}: ${error.content.evalue}` : summary.status;
+  return `on rank${failed.length > 1 ? 's' : ''} ${failed.join(', ')}: ${what}`;
+}
