@@ -9,6 +9,7 @@ import {
 } from '../../src/protocol/api';
 
 export const OUTPUT_MSG_TYPES: ReadonlySet<string> = new Set<OutputMsgType>([
+  'status',
   'stream',
   'display_data',
   'update_display_data',

@@ -98,9 +98,18 @@ export interface ExecutionSummary {
   failure?: string;
 }
 
-/** Kernel output message types relayed to clients, unchanged from the Jupyter protocol. */
+/**
+ * Kernel iopub message types relayed to clients, unchanged from the Jupyter protocol: the outputs,
+ * and each rank's busy/idle `status`.
+ */
 export type OutputMsgType =
-  'stream' | 'display_data' | 'update_display_data' | 'execute_result' | 'error' | 'clear_output';
+  | 'status'
+  | 'stream'
+  | 'display_data'
+  | 'update_display_data'
+  | 'execute_result'
+  | 'error'
+  | 'clear_output';
 
 /** One output message of one rank, tagged with its execution and a per-execution sequence number. */
 export interface OutputEvent {
