@@ -13,7 +13,7 @@ export const PORT = Number(process.env.DDP_UI_PORT ?? 18888);
 // JupyterLab's user settings and workspaces live there, never in ~/.jupyter, and the first-run
 // "get news?" prompt is answered there.
 const scratch = path.join(os.tmpdir(), `jupyter-ddp-ui-${PORT}`);
-const notebookDir = path.join(scratch, 'notebooks');
+export const notebookDir = path.join(scratch, 'notebooks');
 const settingsDir = path.join(scratch, 'settings');
 if (process.env.TEST_WORKER_INDEX === undefined) {
   const newsSettings = path.join(settingsDir, '@jupyterlab', 'apputils-extension');
@@ -23,6 +23,13 @@ if (process.env.TEST_WORKER_INDEX === undefined) {
   fs.writeFileSync(
     path.join(newsSettings, 'notification.jupyterlab-settings'),
     JSON.stringify({ fetchNews: 'false' })
+  );
+  // DDP cells start a group of 4 CPU ranks on demand, as the issue's scenarios run them.
+  const ddpSettings = path.join(settingsDir, 'jupyterlab-ddp');
+  fs.mkdirSync(ddpSettings, { recursive: true });
+  fs.writeFileSync(
+    path.join(ddpSettings, 'group.jupyterlab-settings'),
+    JSON.stringify({ cpuRanks: 4, startWithoutAsking: true })
   );
 }
 

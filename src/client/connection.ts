@@ -3,21 +3,32 @@ import { ServerConnection } from '@jupyterlab/services';
 import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { GroupSummary, ServerMessage, WS_PATH } from '../protocol/api';
+import {
+  ExecutionSummary,
+  GroupSummary,
+  OutputEvent,
+  ServerMessage,
+  WS_PATH
+} from '../protocol/api';
 
 const RECONNECT_MIN_MS = 500;
 const RECONNECT_MAX_MS = 10_000;
 
 /**
  * The tab's single WebSocket to the jupyter-ddp server. `group` is null while no server answers
- * (for instance in a JupyterLab started without `jupyter-ddp lab`); it reconnects with backoff.
+ * (for instance in a JupyterLab started without `jupyter-ddp lab`); it reconnects with backoff and
+ * signals `reconnected` so views can fetch what they missed.
  */
 export class DdpConnection implements IDisposable {
   private socket: WebSocket | null = null;
   private retryMs = RECONNECT_MIN_MS;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private everConnected = false;
   private _group: GroupSummary | null = null;
   private _groupChanged = new Signal<this, GroupSummary | null>(this);
+  private _output = new Signal<this, OutputEvent>(this);
+  private _execution = new Signal<this, ExecutionSummary>(this);
+  private _reconnected = new Signal<this, void>(this);
   private _isDisposed = false;
 
   constructor(
@@ -28,8 +39,24 @@ export class DdpConnection implements IDisposable {
     return this._group;
   }
 
+  /** The group's state changed (null: no server). */
   get groupChanged(): ISignal<this, GroupSummary | null> {
     return this._groupChanged;
+  }
+
+  /** An output or status message of some rank. */
+  get output(): ISignal<this, OutputEvent> {
+    return this._output;
+  }
+
+  /** An execution started or finished. */
+  get execution(): ISignal<this, ExecutionSummary> {
+    return this._execution;
+  }
+
+  /** The socket is back after a drop: events in between were missed. */
+  get reconnected(): ISignal<this, void> {
+    return this._reconnected;
   }
 
   get isDisposed(): boolean {
@@ -65,9 +92,24 @@ export class DdpConnection implements IDisposable {
   }
 
   private onMessage(message: ServerMessage): void {
-    if (message.type === 'hello') {
-      this.retryMs = RECONNECT_MIN_MS;
-      this.setGroup(message.group);
+    switch (message.type) {
+      case 'hello':
+        this.retryMs = RECONNECT_MIN_MS;
+        this.setGroup(message.group);
+        if (this.everConnected) {
+          this._reconnected.emit();
+        }
+        this.everConnected = true;
+        break;
+      case 'group':
+        this.setGroup(message.group);
+        break;
+      case 'output':
+        this._output.emit(message.event);
+        break;
+      case 'execution':
+        this._execution.emit(message.execution);
+        break;
     }
   }
 

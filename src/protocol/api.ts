@@ -65,6 +65,8 @@ export interface GroupInfo extends GroupSummary {
 export interface StartGroupRequest {
   /** Number of CPU ranks when there is no GPU (default 2); with GPUs, must match the GPUs chosen. */
   ranks?: number;
+  /** Number of ranks when the machine has no GPU, unless `ranks` is given (default 2). */
+  cpuRanks?: number;
   /** "all" or GPU indices such as [0, 2]; ignored on machines without GPUs. */
   gpus?: 'all' | number[];
   /** Kernelspec the ranks start from (default "python3"; the UI sends the notebook's). */
@@ -75,6 +77,11 @@ export interface StartGroupRequest {
   timeoutSeconds?: number;
   /** Working directory of the ranks, relative to the served root (default the root). */
   cwd?: string;
+  /**
+   * Keep one warm spare kernel per rank (torch imported, no GPU touched) so that a restart takes
+   * about a second (default true); false saves their memory.
+   */
+  spares?: boolean;
 }
 
 /** `POST /ddp/api/groups/:group/executions` */

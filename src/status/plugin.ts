@@ -4,45 +4,44 @@ import { IStatusBar } from '@jupyterlab/statusbar';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
-import { DdpConnection } from '../client/connection';
+import { IDdpClient } from '../client/tokens';
+import { CommandIDs } from '../group/plugin';
 import { GroupSummary } from '../protocol/api';
 import { statusText, statusTitle } from './text';
 
 const PLUGIN_ID = 'jupyterlab-ddp:status';
 
-/** Status-bar item with the DDP group's state and shape. */
+/** Status-bar item with the DDP group's state and shape; clicking it opens the group controls. */
 export const statusPlugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
   description: 'Shows the DDP group state in the status bar.',
   autoStart: true,
-  requires: [IStatusBar],
+  requires: [IStatusBar, IDdpClient],
   optional: [ITranslator, ISettingRegistry],
   activate: async (
-    _app: JupyterFrontEnd,
+    app: JupyterFrontEnd,
     statusBar: IStatusBar,
+    client: IDdpClient,
     translator: ITranslator | null,
     settingRegistry: ISettingRegistry | null
   ) => {
     const trans = (translator ?? nullTranslator).load('jupyterlab_ddp');
-    const item = new Widget();
+    const item = new Widget({ node: document.createElement('button') });
     item.addClass('jp-ddp-StatusItem');
+    item.node.addEventListener('click', () => void app.commands.execute(CommandIDs.controls));
     let showWithoutServer = true;
 
-    const connection = new DdpConnection();
+    const { connection } = client;
     const render = (group: GroupSummary | null) => {
       item.node.textContent = statusText(group, trans);
       item.node.title = statusTitle(group, trans);
       item.node.dataset.state = group?.state ?? 'no-server';
       item.setHidden(group === null && !showWithoutServer);
     };
-    render(null);
+    render(connection.group);
     connection.groupChanged.connect((_, group) => render(group));
 
-    statusBar.registerStatusItem(PLUGIN_ID, {
-      item,
-      align: 'left',
-      rank: 4
-    });
+    statusBar.registerStatusItem(PLUGIN_ID, { item, align: 'left', rank: 4 });
 
     if (settingRegistry) {
       const settings = await settingRegistry.load(PLUGIN_ID);
@@ -53,6 +52,5 @@ export const statusPlugin: JupyterFrontEndPlugin<void> = {
       settings.changed.connect(apply);
       apply();
     }
-    connection.connect();
   }
 };

@@ -32,5 +32,5 @@ export function statusTitle(group: GroupSummary | null, trans: TranslationBundle
       'No jupyter-ddp server answers. Start JupyterLab with `jupyter-ddp lab` to run cells on DDP ranks.'
     );
   }
-  return trans.__('DistributedDataParallel group: %1', group.state);
+  return trans.__('DistributedDataParallel group: %1. Click for the group controls.', group.state);
 }

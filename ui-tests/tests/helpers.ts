@@ -1,4 +1,4 @@
-import { ConsoleMessage, Page } from '@playwright/test';
+import { APIRequestContext, ConsoleMessage, Locator, Page } from '@playwright/test';
 
 import { TOKEN } from '../playwright.config';
 
@@ -63,4 +63,80 @@ export async function setTheme(
   await page.locator(`body[data-jp-theme-light="${light}"]`).waitFor({ state: 'attached' });
   // Let the theme's stylesheet finish swapping before anything looks at the page.
   await page.waitForTimeout(500);
+}
+
+type Mode = 'local' | 'ddp' | 'everywhere' | null;
+
+/** Write a notebook of code cells (with optional DDP marks) into the served folder. */
+export async function writeNotebook(
+  request: APIRequestContext,
+  name: string,
+  cells: [Mode, string][],
+  auto = false
+): Promise<void> {
+  const content = {
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: {
+      kernelspec: { name: 'python3', display_name: 'Python 3 (ipykernel)', language: 'python' },
+      ...(auto ? { ddp: { auto: true } } : {})
+    },
+    cells: cells.map(([mode, source], i) => ({
+      id: `c${i}`,
+      cell_type: 'code',
+      metadata: mode ? { ddp: { mode } } : {},
+      source,
+      outputs: [],
+      execution_count: null
+    }))
+  };
+  const res = await request.put(`/api/contents/${name}?token=${TOKEN}`, {
+    data: { type: 'notebook', format: 'json', content }
+  });
+  if (!res.ok()) {
+    throw new Error(`cannot write ${name}: ${res.status()}`);
+  }
+}
+
+/**
+ * Open a notebook of the served folder, alone in a fresh workspace (so the status bar speaks of its
+ * kernel, not a restored one's), and wait until its kernel is connected and idle.
+ */
+export async function openNotebook(page: Page, name: string): Promise<void> {
+  const workspace = name.replace(/\W/g, '-');
+  await page.goto(`/lab/workspaces/${workspace}/tree/${name}?reset&token=${TOKEN}`);
+  await page
+    .locator('#jp-main-statusbar')
+    .getByText(/\| Idle$/)
+    .waitFor({ timeout: 60_000 });
+}
+
+/** The n-th cell (0-based) of the open notebook. */
+export function cell(page: Page, n: number): Locator {
+  return page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell').nth(n);
+}
+
+/** Text of a cell's outputs. */
+export function outputOf(page: Page, n: number): Locator {
+  return cell(page, n).locator('.jp-OutputArea');
+}
+
+/** Run a command through the command palette, by its label. */
+export async function runFromPalette(page: Page, label: string): Promise<void> {
+  await page.keyboard.press('Control+Shift+C');
+  const input = page.locator('.lm-CommandPalette-input');
+  await input.fill(label);
+  const exact = new RegExp(`^${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+  await page
+    .locator('.lm-CommandPalette-item', {
+      has: page.locator('.lm-CommandPalette-itemLabel', { hasText: exact })
+    })
+    .first()
+    .click();
+}
+
+/** Run ▸ Run All Cells from the menu bar. */
+export async function runAll(page: Page): Promise<void> {
+  await page.locator('.lm-MenuBar-itemLabel', { hasText: /^Run$/ }).click();
+  await page.locator('.lm-Menu-itemLabel', { hasText: /^Run All Cells$/ }).click();
 }

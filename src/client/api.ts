@@ -1,0 +1,81 @@
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
+import {
+  API_PREFIX,
+  ApiError,
+  ExecuteRequest,
+  ExecutionRecord,
+  ExecutionSummary,
+  GroupInfo,
+  StartGroupRequest
+} from '../protocol/api';
+
+const GROUP = 'default';
+
+/** A non-2xx answer: the server's own message, and the status (409: the group's state forbids it). */
+export class ApiRequestError extends Error {
+  constructor(
+    message: string,
+    readonly status: number
+  ) {
+    super(message);
+  }
+}
+
+/** The `/ddp/api` REST calls, authenticated like every JupyterLab request. */
+export class DdpApi {
+  constructor(
+    private readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+  ) {}
+
+  group(): Promise<GroupInfo> {
+    return this.request('GET', `groups/${GROUP}`);
+  }
+
+  start(request: StartGroupRequest): Promise<GroupInfo> {
+    return this.request('POST', `groups/${GROUP}`, request);
+  }
+
+  stop(): Promise<GroupInfo> {
+    return this.request('DELETE', `groups/${GROUP}`);
+  }
+
+  restart(): Promise<GroupInfo> {
+    return this.request('POST', `groups/${GROUP}/restart`);
+  }
+
+  async interrupt(): Promise<void> {
+    await this.request('POST', `groups/${GROUP}/interrupt`);
+  }
+
+  execute(request: ExecuteRequest): Promise<ExecutionSummary> {
+    return this.request('POST', `groups/${GROUP}/executions`, request);
+  }
+
+  record(id: string, since = 0): Promise<ExecutionRecord> {
+    return this.request('GET', `groups/${GROUP}/executions/${id}?since=${since}`);
+  }
+
+  /** Throws an Error carrying the server's own message for any non-2xx answer. */
+  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const url = URLExt.join(this.settings.baseUrl, API_PREFIX, path);
+    const init: RequestInit = { method };
+    if (body !== undefined) {
+      init.body = JSON.stringify(body);
+      init.headers = { 'Content-Type': 'application/json' };
+    }
+    const res = await ServerConnection.makeRequest(url, init, this.settings);
+    const text = await res.text();
+    if (!res.ok) {
+      let message = `${res.status} ${res.statusText}`;
+      try {
+        message = (JSON.parse(text) as ApiError).error;
+      } catch {
+        // not our JSON: keep the status line
+      }
+      throw new ApiRequestError(message, res.status);
+    }
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+}

@@ -1,0 +1,234 @@
+import { showErrorMessage } from '@jupyterlab/apputils';
+import { CodeCell, ICodeCellModel } from '@jupyterlab/cells';
+import type { IOutput } from '@jupyterlab/nbformat';
+import { INotebookCellExecutor, INotebookModel, runCell as runLocally } from '@jupyterlab/notebook';
+import { TranslationBundle } from '@jupyterlab/translation';
+
+import { IDdpClient } from '../client/tokens';
+import { IDdpGroupManager } from '../group/tokens';
+import { ExecutionSummary, OutputEvent } from '../protocol/api';
+import { cellMode } from '../protocol/cell-mode';
+import { RankView } from '../protocol/outputs';
+import { RankOutputs } from './rank-outputs';
+
+export interface ExecutorSettings {
+  /** Whose outputs DDP cells show by default. */
+  showRanks: 'rank0' | 'all';
+  /** Stream characters a cell shows at most; the rest is cut from the front. */
+  maxCellOutputChars: number;
+}
+
+type RunOptions = INotebookCellExecutor.IRunCellOptions;
+
+const RENDER_INTERVAL_MS = 100;
+
+/**
+ * Runs every code cell where its mode says: local cells through JupyterLab's own `runCell`, DDP
+ * cells on the ranks, everywhere cells locally then on the ranks. JupyterLab hands over all the
+ * cells of a "Run All" at once and relies on the kernel's queue for their order; with two places to
+ * run, cells are queued here per notebook instead, and those queued behind a failed cell are
+ * skipped, as the kernel would (stop on error).
+ */
+export class DdpCellExecutor implements INotebookCellExecutor {
+  private readonly queues = new WeakMap<INotebookModel, Promise<unknown>>();
+  /** Bumped when a cell of the notebook fails; cells queued before that are skipped. */
+  private readonly failures = new WeakMap<INotebookModel, number>();
+  private readonly running = new Set<string>();
+
+  constructor(
+    private readonly client: IDdpClient,
+    private readonly groups: IDdpGroupManager,
+    private readonly settings: () => ExecutorSettings,
+    private readonly trans: TranslationBundle
+  ) {}
+
+  /** True while some DDP execution of this tab runs (the interrupt button then reaches the ranks). */
+  get isRunningOnRanks(): boolean {
+    return this.running.size > 0;
+  }
+
+  runCell(options: RunOptions): Promise<boolean> {
+    const { notebook, cell } = options;
+    if (cell.model.type !== 'code') {
+      return runLocally(options);
+    }
+    const epoch = this.failures.get(notebook) ?? 0;
+    const model = cell.model as ICodeCellModel;
+    model.executionState = 'running';
+    const previous = this.queues.get(notebook) ?? Promise.resolve();
+    const run = previous.then(async () => {
+      if ((this.failures.get(notebook) ?? 0) !== epoch || cell.isDisposed) {
+        model.executionState = 'idle';
+        return false;
+      }
+      const ok = await this.runNow(options).catch(() => false);
+      if (!ok) {
+        this.failures.set(notebook, epoch + 1);
+      }
+      return ok;
+    });
+    this.queues.set(notebook, run);
+    return run;
+  }
+
+  private async runNow(options: RunOptions): Promise<boolean> {
+    const mode = cellMode(
+      { ddp: options.cell.model.getMetadata('ddp') },
+      { ddp: options.notebook.getMetadata('ddp') }
+    );
+    if (mode === 'local') {
+      return runLocally(options);
+    }
+    if (mode === 'everywhere' && !(await runLocally(options))) {
+      return false;
+    }
+    return this.runOnRanks(options, mode === 'everywhere');
+  }
+
+  /** Run the cell on the ranks; `append` keeps the outputs a local run just produced. */
+  private async runOnRanks(options: RunOptions, append: boolean): Promise<boolean> {
+    const cell = options.cell as CodeCell;
+    const model = cell.model;
+    const code = model.sharedModel.getSource();
+    const kernelName =
+      options.sessionContext?.session?.kernel?.name ??
+      (options.notebook.getMetadata('kernelspec') as { name?: string } | undefined)?.name;
+    if (!(await this.groups.ensureRunning(kernelName))) {
+      model.executionState = 'idle';
+      return false;
+    }
+    options.onCellExecutionScheduled({ cell });
+    const before: IOutput[] = append ? model.outputs.toJSON() : [];
+    if (!append) {
+      model.sharedModel.transact(() => model.clearExecution(), false);
+    }
+    cell.outputHidden = false;
+    model.executionState = 'running';
+    const started = new Date().toISOString();
+
+    let summary: ExecutionSummary;
+    try {
+      summary = await this.client.api.execute({ code });
+    } catch (err) {
+      model.executionState = 'idle';
+      await showErrorMessage(
+        this.trans.__('Could not run the cell on the ranks'),
+        (err as Error).message
+      );
+      options.onCellExecuted({ cell, success: false });
+      return false;
+    }
+    this.running.add(summary.id);
+    const view = this.viewOf(model);
+    const outputs = new RankOutputs();
+    const render = () => {
+      const { maxCellOutputChars } = this.settings();
+      const composed = outputs.compose(
+        view,
+        maxCellOutputChars,
+        this.trans.__('[jupyter-ddp: earlier output was cut to keep the page responsive]')
+      );
+      model.outputs.fromJSON([...before, ...composed]);
+    };
+    const final = await this.follow(summary.id, outputs, render);
+    this.running.delete(summary.id);
+    render();
+
+    const mainRank = summary.ranks.includes(0) ? 0 : Math.min(...summary.ranks);
+    if (!append) {
+      model.executionCount = final.executionCount[mainRank] ?? null;
+    }
+    model.executionState = 'idle';
+    if (options.notebookConfig.recordTiming) {
+      model.setMetadata('execution', {
+        ...((model.getMetadata('execution') as object) ?? {}),
+        'ddp.started': started,
+        'ddp.finished': new Date().toISOString()
+      });
+    }
+    const success = final.status === 'ok';
+    if (final.failure) {
+      await showErrorMessage(
+        this.trans.__('The DDP group failed'),
+        this.trans.__('%1. Restart the group to go on.', final.failure)
+      );
+    }
+    options.onCellExecuted({ cell, success });
+    return success;
+  }
+
+  /**
+   * Feed the execution's events into `outputs` (rendering at most every 100 ms) until it ends;
+   * whatever the socket did not deliver (before we listened, or during a drop) comes from the
+   * server's buffer.
+   */
+  private follow(id: string, outputs: RankOutputs, render: () => void): Promise<ExecutionSummary> {
+    const { connection, api } = this.client;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const schedule = () => {
+      timer ??= setTimeout(() => {
+        timer = undefined;
+        render();
+      }, RENDER_INTERVAL_MS);
+    };
+    return new Promise(resolve => {
+      let finished = false;
+      const finish = (summary: ExecutionSummary) => {
+        if (finished) {
+          return;
+        }
+        finished = true;
+        clearTimeout(timer);
+        connection.output.disconnect(onOutput);
+        connection.execution.disconnect(onExecution);
+        connection.reconnected.disconnect(onReconnect);
+        resolve(summary);
+      };
+      const onOutput = (_: unknown, event: OutputEvent) => {
+        if (event.execution === id) {
+          outputs.add(event);
+          schedule();
+        }
+      };
+      // Fetch what the socket did not deliver; the server's buffer may have dropped the oldest.
+      const catchUp = () => {
+        void api.record(id, outputs.firstMissing).then(
+          record => {
+            if (record.outputs.length > 0) {
+              outputs.skipTo(record.outputs[0].seq);
+            }
+            record.outputs.forEach(e => outputs.add(e));
+            schedule();
+            if (record.execution.status !== 'running') {
+              finish(record.execution);
+            }
+          },
+          () => undefined
+        );
+      };
+      const onExecution = (_: unknown, summary: ExecutionSummary) => {
+        if (summary.id === id && summary.status !== 'running') {
+          catchUp();
+        }
+      };
+      const onReconnect = () => catchUp();
+      connection.output.connect(onOutput);
+      connection.execution.connect(onExecution);
+      connection.reconnected.connect(onReconnect);
+      // Events can beat the POST's reply here (even the end of a short execution).
+      catchUp();
+    });
+  }
+
+  /** The cell's own choice (`ddp.show` in its metadata) or the default setting. */
+  private viewOf(model: ICodeCellModel): RankView {
+    const show = (model.getMetadata('ddp') as { show?: unknown } | undefined)?.show;
+    if (show === 'all' || show === 'rank0') {
+      return show;
+    }
+    if (Array.isArray(show) && show.every(r => Number.isInteger(r))) {
+      return show as number[];
+    }
+    return this.settings().showRanks;
+  }
+}

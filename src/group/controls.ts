@@ -1,0 +1,85 @@
+import { TranslationBundle } from '@jupyterlab/translation';
+import { Widget } from '@lumino/widgets';
+
+import { GroupSummary, StartGroupRequest } from '../protocol/api';
+
+export interface GroupDefaults {
+  gpus: string;
+  cpuRanks: number;
+}
+
+/** The body of the group dialog: its state, and what the next start will use. */
+export class GroupControls extends Widget {
+  private gpus: HTMLInputElement;
+  private cpuRanks: HTMLInputElement;
+
+  constructor(
+    group: GroupSummary | null,
+    notices: string[],
+    defaults: GroupDefaults,
+    trans: TranslationBundle
+  ) {
+    super();
+    this.addClass('jp-ddp-GroupControls');
+    const state = document.createElement('p');
+    state.className = 'jp-ddp-GroupControls-state';
+    state.textContent =
+      group === null
+        ? trans.__('No jupyter-ddp server answers: start JupyterLab with `jupyter-ddp lab`.')
+        : group.state === 'failed'
+          ? trans.__(
+              'The group failed: %1. Restart it, or stop it and start again.',
+              group.error ?? ''
+            )
+          : trans.__('State: %1, %2 ranks.', group.state, group.worldSize);
+    this.node.appendChild(state);
+    for (const notice of notices) {
+      const pre = document.createElement('pre');
+      pre.className = 'jp-ddp-GroupControls-notice';
+      pre.textContent = notice;
+      this.node.appendChild(pre);
+    }
+    this.gpus = this.field(
+      trans.__('GPUs ("all" or indices such as 0,2)'),
+      'text',
+      defaults.gpus,
+      'gpus'
+    );
+    this.cpuRanks = this.field(
+      trans.__('CPU ranks (where there is no GPU)'),
+      'number',
+      String(defaults.cpuRanks),
+      'cpu-ranks'
+    );
+  }
+
+  /** The start request the form describes. */
+  request(): StartGroupRequest {
+    return { gpus: parseGpus(this.gpus.value), cpuRanks: Number(this.cpuRanks.value) };
+  }
+
+  private field(label: string, type: string, value: string, name: string): HTMLInputElement {
+    const row = document.createElement('label');
+    row.className = 'jp-ddp-GroupControls-field';
+    row.textContent = label;
+    const input = document.createElement('input');
+    input.className = 'jp-mod-styled';
+    input.type = type;
+    input.value = value;
+    input.name = name;
+    if (type === 'number') {
+      input.min = '1';
+    }
+    row.appendChild(input);
+    this.node.appendChild(row);
+    return input;
+  }
+}
+
+/** "all" or "0,2" as the API wants it; anything else goes to the server, which names the problem. */
+export function parseGpus(text: string): 'all' | number[] {
+  const trimmed = text.trim();
+  return trimmed === '' || trimmed === 'all'
+    ? 'all'
+    : trimmed.split(',').map(part => Number(part.trim()));
+}

@@ -1,0 +1,12 @@
+import { Token } from '@lumino/coreutils';
+
+/** Starting the DDP group the way the user configured it. */
+export interface IDdpGroupManager {
+  /** True once the group is ready; starts it (asking first, unless configured not to) if needed. */
+  ensureRunning(kernelName: string | undefined): Promise<boolean>;
+}
+
+export const IDdpGroupManager = new Token<IDdpGroupManager>(
+  'jupyterlab-ddp:IDdpGroupManager',
+  'Starts and controls the DDP group.'
+);
