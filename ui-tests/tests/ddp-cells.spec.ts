@@ -1,4 +1,5 @@
 import { expect, test } from '@playwright/test';
+import * as path from 'node:path';
 
 import {
   cell,
@@ -6,9 +7,12 @@ import {
   outputOf,
   runAll,
   runFromPalette,
+  setTheme,
   watchConsole,
   writeNotebook
 } from './helpers';
+
+const SCREENSHOTS = path.resolve(__dirname, '..', '..', 'docs', 'screenshots');
 
 /** Cells on real CPU ranks (4, gloo) through the JupyterLab UI. The tests share one group. */
 test.describe.configure({ mode: 'serial' });
@@ -58,6 +62,15 @@ test('an everywhere cell defines a name locally and on every rank; Run All keeps
   });
   await expect(outputOf(page, 0)).toHaveText(/^z 5 local\s+z 5 0\s*$/);
   await expect(cell(page, 0)).toHaveAttribute('data-ddp-mode', 'everywhere');
+
+  if (process.env.DDP_SCREENSHOTS) {
+    await cell(page, 2).click();
+    await page.keyboard.press('Escape');
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'ddp-cells-light.png') });
+    await setTheme(page, 'JupyterLab Dark');
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'ddp-cells-dark.png') });
+    await setTheme(page, 'JupyterLab Light');
+  }
 });
 
 test('auto-DDP sends unmarked cells to the ranks; a cell marked local stays local', async ({
