@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 
+import { userDataDir } from '../jupyter/paths';
 import { EXTENSION_NAME, LABEXTENSIONS_DIR } from '../package-root';
 
 const run = promisify(execFile);
@@ -44,15 +44,5 @@ async function jupyterDataDir(): Promise<string> {
   } catch {
     // no jupyter command: fall through
   }
-  if (process.env.JUPYTER_DATA_DIR) {
-    return process.env.JUPYTER_DATA_DIR;
-  }
-  const home = os.homedir();
-  if (process.platform === 'darwin') {
-    return path.join(home, 'Library', 'Jupyter');
-  }
-  if (process.platform === 'win32') {
-    return path.join(process.env.APPDATA ?? path.join(home, 'AppData', 'Roaming'), 'jupyter');
-  }
-  return path.join(process.env.XDG_DATA_HOME ?? path.join(home, '.local', 'share'), 'jupyter');
+  return userDataDir();
 }

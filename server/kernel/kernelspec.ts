@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 
+import { userDataDir } from '../jupyter/paths';
 import { findPython } from '../jupyter/python';
 
 const run = promisify(execFile);
@@ -76,22 +76,6 @@ export function jupyterDataDirs(sysPrefix?: string | null): string[] {
 
 function truthy(value: string | undefined): boolean {
   return !!value && !['0', 'false', 'no', 'off', 'n', 'f'].includes(value.toLowerCase());
-}
-
-function userDataDir(): string {
-  if (process.env.JUPYTER_DATA_DIR) {
-    return process.env.JUPYTER_DATA_DIR;
-  }
-  const home = os.homedir();
-  if (process.platform === 'darwin') {
-    return path.join(home, 'Library', 'Jupyter');
-  }
-  if (process.platform === 'win32') {
-    return process.env.APPDATA
-      ? path.join(process.env.APPDATA, 'jupyter')
-      : path.join(home, '.jupyter', 'data');
-  }
-  return path.join(process.env.XDG_DATA_HOME || path.join(home, '.local', 'share'), 'jupyter');
 }
 
 function systemDataDirs(): string[] {

@@ -1,41 +1,22 @@
-import * as net from 'node:net';
 import WebSocket from 'ws';
 
 import { HealthResponse, ServerMessage } from '../../../src/protocol/api';
-import { startTestJupyter, TestJupyter } from '../../__tests__/jupyter-server';
-import { createRuntimeDir } from '../../kernel/connection';
-import { JupyterAuthenticator } from '../auth';
-import { createDdpServer, DdpServer } from '../server';
+import { startTestDdpServer, TestDdpServer } from '../../__tests__/ddp-server';
+import { TestJupyter } from '../../__tests__/jupyter-server';
 
 /** The public server in front of a real jupyter_server: auth, proxying, XSRF, WebSocket origin. */
 describe('jupyter-ddp HTTP server', () => {
+  let server: TestDdpServer;
   let jupyter: TestJupyter;
-  let ddp: DdpServer;
   let base: string;
   let host: string;
 
   beforeAll(async () => {
-    jupyter = await startTestJupyter();
-    ddp = createDdpServer({
-      jupyterUrl: jupyter.url,
-      auth: new JupyterAuthenticator(jupyter.url),
-      version: '9.9.9',
-      groupEnv: {
-        rootDir: jupyter.rootDir,
-        runtimeDir: createRuntimeDir(),
-        python: '/usr/bin/python3'
-      }
-    });
-    await new Promise<void>(resolve => ddp.http.listen(0, '127.0.0.1', resolve));
-    host = `127.0.0.1:${(ddp.http.address() as net.AddressInfo).port}`;
-    base = `http://${host}`;
+    server = await startTestDdpServer('9.9.9');
+    ({ jupyter, base, host } = server);
   });
 
-  afterAll(async () => {
-    ddp.http.closeAllConnections();
-    await new Promise(resolve => ddp.http.close(resolve));
-    await jupyter.stop();
-  });
+  afterAll(() => server.stop());
 
   it('refuses /ddp/api/health without credentials', async () => {
     const res = await fetch(`${base}/ddp/api/health`);
