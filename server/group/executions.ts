@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
 import {
+  CellRef,
   ExecutionRecord,
   ExecutionStatus,
   ExecutionSummary,
@@ -45,10 +46,11 @@ export class ExecutionStore {
 
   constructor(private readonly limits: ExecutionLimits = DEFAULT_LIMITS) {}
 
-  create(ranks: number[]): ExecutionSummary {
+  create(ranks: number[], cell?: CellRef): ExecutionSummary {
     const summary: ExecutionSummary = {
       id: randomUUID(),
       ranks,
+      ...(cell ? { cell } : {}),
       status: 'running',
       rankStatus: {},
       executionCount: {}
@@ -72,7 +74,7 @@ export class ExecutionStore {
       return null;
     }
     const event: OutputEvent = { execution, rank, seq: entry.seq++, msgType, content };
-    const size = JSON.stringify(content).length;
+    const size = weigh(msgType, content);
     entry.outputs.push(event);
     entry.sizes.push(size);
     entry.bytes += size;
@@ -114,6 +116,11 @@ export class ExecutionStore {
     return entry.summary;
   }
 
+  /** Every kept execution's summary, oldest first. */
+  list(): ExecutionSummary[] {
+    return [...this.entries.values()].map(e => e.summary);
+  }
+
   running(): ExecutionSummary[] {
     return [...this.entries.values()].map(e => e.summary).filter(s => s.status === 'running');
   }
@@ -130,4 +137,11 @@ export class ExecutionStore {
       dropped: entry.dropped
     };
   }
+}
+
+/** About what an output weighs as JSON, without serialising a big stream text once more. */
+function weigh(msgType: OutputMsgType, content: Record<string, unknown>): number {
+  return msgType === 'stream' && typeof content.text === 'string'
+    ? content.text.length + 32
+    : JSON.stringify(content).length;
 }

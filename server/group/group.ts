@@ -20,7 +20,8 @@ import { PACKAGE_ROOT } from '../package-root';
 import { chooseGpus, cudaVisibleDevices, listGpus } from './devices';
 import { BadRequestError, ConflictError, NotFoundError } from './errors';
 import { ExecutionStore, OUTPUT_MSG_TYPES } from './executions';
-import { GroupShape, newRunId, rankEnvironment } from './rank-env';
+import { GroupShape, newRunId, rankEnvironment, sharedEnvironment } from './rank-env';
+import { SpareRecipe, WarmPool } from './warm-pool';
 
 const BOOTSTRAP = fs.readFileSync(
   path.join(PACKAGE_ROOT, 'server', 'py', 'rank_bootstrap.py'),
@@ -43,7 +44,8 @@ export interface GroupEnvironment {
 /** Everything a group tells its clients. */
 export interface GroupListener {
   group(info: GroupInfo): void;
-  output(event: OutputEvent): void;
+  /** `rawContent`: the event's content as the kernel sent it (UTF-8 JSON), when at hand. */
+  output(event: OutputEvent, rawContent?: Buffer): void;
   execution(summary: ExecutionSummary): void;
 }
 
@@ -51,6 +53,15 @@ interface Rank {
   rank: number;
   kernel: Kernel;
   pid: number | null;
+}
+
+/** A start request checked against the machine. */
+interface Plan {
+  spec: KernelSpec;
+  cwd: string;
+  device: 'gpu' | 'cpu';
+  worldSize: number;
+  cudaVisibleDevices: string | null;
 }
 
 interface Failure {
@@ -65,6 +76,10 @@ interface Failure {
  * A DDP group: one kernel per rank with torchrun's environment and, where torch is importable, an
  * initialised process group. Any rank's exit fails the whole group at once — the survivors would
  * hang in their next collective — and ends the others; `start` or `restart` brings it back.
+ *
+ * Once started, the group keeps as many warm spare kernels (torch already imported) as it has
+ * ranks, unless asked not to (`spares: false`): a restart, or a new start of the same kernelspec,
+ * folder and GPUs, hands them their ranks instead of starting Python and torch again.
  */
 export class DdpGroup {
   private state: GroupState = 'stopped';
@@ -76,17 +91,25 @@ export class DdpGroup {
   private notices: string[] = [];
   private failure: Failure | null = null;
   private lastRequest: StartGroupRequest = {};
+  private lastPlan: Plan | null = null;
   /** Bumped at every start and stop, so exits of an old generation's ranks are ignored. */
   private generation = 0;
   private readonly executions = new ExecutionStore();
   /** execute_request msg_id → the execution and rank it belongs to. */
   private readonly requests = new Map<string, { execution: string; rank: number }>();
+  private readonly pool: WarmPool;
 
   constructor(
     readonly name: string,
     private readonly env: GroupEnvironment,
     private readonly listener: GroupListener
-  ) {}
+  ) {
+    this.pool = new WarmPool({
+      runtimeDir: env.runtimeDir,
+      python: env.python,
+      warmUp: kernel => kernel.evaluate(BOOTSTRAP, '_ddp_warm()').then(() => undefined)
+    });
+  }
 
   summary(): GroupSummary {
     const summary: GroupSummary = {
@@ -132,10 +155,36 @@ export class DdpGroup {
         `group "${this.name}" is already ${this.state}; stop or restart it first`
       );
     }
-    const plan = await this.plan(request);
+    return this.launch(request, await this.plan(request));
+  }
+
+  /** End the ranks and the spares. */
+  async stop(): Promise<void> {
+    await Promise.all([this.end(), this.pool.clear()]);
+  }
+
+  /**
+   * Stop, then start again with the same request, kernelspec, folder and devices as last time
+   * (resolved then, so nothing is looked up again), on the warm spares where there are.
+   */
+  async restart(): Promise<GroupInfo> {
+    await this.end();
+    return this.launch(this.lastRequest, this.lastPlan ?? (await this.plan(this.lastRequest)));
+  }
+
+  /** Resolves once the spares now starting are warm; gives how many are. */
+  sparesSettled(): Promise<number> {
+    return this.pool.settled();
+  }
+
+  private async launch(request: StartGroupRequest, plan: Plan): Promise<GroupInfo> {
     await this.killRanks();
+    if (request.spares === false) {
+      await this.pool.clear();
+    }
     const generation = ++this.generation;
     this.lastRequest = request;
+    this.lastPlan = plan;
     this.failure = null;
     this.notices = [];
     this.spec = plan.spec;
@@ -146,10 +195,16 @@ export class DdpGroup {
       cudaVisibleDevices: plan.cudaVisibleDevices,
       runId: newRunId()
     };
+    const recipe: SpareRecipe = {
+      spec: plan.spec,
+      cwd: plan.cwd,
+      env: sharedEnvironment(plan.cudaVisibleDevices)
+    };
     this.setState('starting');
+    let torch: boolean;
     try {
-      await this.spawnRanks(generation, plan.cwd);
-      await this.initialise(request, generation);
+      await this.spawnRanks(generation, recipe);
+      torch = await this.initialise(request, generation);
     } catch (err) {
       // Unless a stop() or a new start() took over meanwhile, the group is now failed.
       if (generation === this.generation) {
@@ -161,10 +216,13 @@ export class DdpGroup {
       throw err;
     }
     this.setState('ready');
+    if (torch && request.spares !== false) {
+      this.pool.fill(recipe, plan.worldSize);
+    }
     return this.info();
   }
 
-  async stop(): Promise<void> {
+  private async end(): Promise<void> {
     this.generation++;
     await this.killRanks();
     this.abortRunning('the group was stopped');
@@ -173,12 +231,6 @@ export class DdpGroup {
     this.backend = null;
     this.device = null;
     this.setState('stopped');
-  }
-
-  /** Stop, then start again with the same request. */
-  async restart(): Promise<GroupInfo> {
-    await this.stop();
-    return this.start(this.lastRequest);
   }
 
   async interrupt(): Promise<void> {
@@ -190,7 +242,7 @@ export class DdpGroup {
   execute(request: ExecuteRequest): ExecutionSummary {
     this.requireRunning();
     const ranks = this.checkRanks(request.ranks);
-    const summary = this.executions.create(ranks);
+    const summary = this.executions.create(ranks, request.cell);
     this.listener.execution(summary);
     this.setState('busy');
     const runs = ranks.map(async rank => {
@@ -221,12 +273,17 @@ export class DdpGroup {
     return summary;
   }
 
+  /** Kept executions' summaries, oldest first (a reloaded page finds its running cells here). */
+  listExecutions(): ExecutionSummary[] {
+    return this.executions.list();
+  }
+
   record(execution: string, since?: number) {
     return this.executions.record(execution, since);
   }
 
   /** Validate a start request against the machine before touching anything. */
-  private async plan(request: StartGroupRequest) {
+  private async plan(request: StartGroupRequest): Promise<Plan> {
     const spec = await getKernelSpec(request.kernelName ?? 'python3').catch((err: unknown) => {
       throw new BadRequestError((err as Error).message, 'kernelName');
     });
@@ -270,26 +327,16 @@ export class DdpGroup {
       spec,
       cwd,
       device: 'cpu' as const,
-      worldSize: request.ranks ?? DEFAULT_CPU_RANKS,
+      worldSize: request.ranks ?? request.cpuRanks ?? DEFAULT_CPU_RANKS,
       cudaVisibleDevices: null
     };
   }
 
-  private async spawnRanks(generation: number, cwd: string): Promise<void> {
+  private async spawnRanks(generation: number, recipe: SpareRecipe): Promise<void> {
     const shape = this.shape!;
     this.ranks = [];
     const started = await Promise.allSettled(
-      Array.from({ length: shape.worldSize }, (_, rank) =>
-        Kernel.start({
-          spec: this.spec!,
-          label: `rank ${rank}`,
-          runtimeDir: this.env.runtimeDir,
-          cwd,
-          env: rankEnvironment(rank, shape),
-          python: this.env.python,
-          onIopub: msg => this.onIopub(rank, msg)
-        })
-      )
+      Array.from({ length: shape.worldSize }, (_, rank) => this.startRank(rank, recipe))
     );
     const kernels = started.flatMap(r => (r.status === 'fulfilled' ? [r.value] : []));
     if (generation !== this.generation) {
@@ -315,8 +362,41 @@ export class DdpGroup {
     }
   }
 
-  /** Import torch everywhere at once, then init rank 0 first so the others find it listening. */
-  private async initialise(request: StartGroupRequest, generation: number): Promise<void> {
+  /**
+   * A rank's kernel: a warm spare, given the rank's torchrun environment before anything touches
+   * CUDA, or else (no spare, or it died meanwhile) a new kernel started with that environment.
+   */
+  private async startRank(rank: number, recipe: SpareRecipe): Promise<Kernel> {
+    const label = `rank ${rank}`;
+    const env = rankEnvironment(rank, this.shape!);
+    const onIopub = (msg: JupyterMessage) => this.onIopub(rank, msg);
+    const spare = await this.pool.take(recipe)?.catch(() => null);
+    if (spare) {
+      try {
+        spare.adopt(label, onIopub);
+        const encoded = Buffer.from(JSON.stringify(env)).toString('base64');
+        await spare.evaluate('', `_ddp_set_environment('${encoded}')`);
+        return spare;
+      } catch {
+        await spare.kill();
+      }
+    }
+    return Kernel.start({
+      spec: recipe.spec,
+      label,
+      runtimeDir: this.env.runtimeDir,
+      cwd: recipe.cwd,
+      env,
+      python: this.env.python,
+      onIopub
+    });
+  }
+
+  /**
+   * Import torch everywhere at once, then init rank 0 first so the others find it listening.
+   * Resolves with whether torch is importable on the ranks.
+   */
+  private async initialise(request: StartGroupRequest, generation: number): Promise<boolean> {
     const prepared = await Promise.all(
       this.ranks.map(async r => {
         const info = decode(await r.kernel.evaluate(BOOTSTRAP, '_ddp_prepare()')) as {
@@ -338,11 +418,11 @@ export class DdpGroup {
       this.notices.push(
         `torch is not importable on the ranks (${torch.error}); they run as a plain parallel kernel pool.`
       );
-      return;
+      return false;
     }
     if (request.initProcessGroup === false) {
       this.notices.push('The torch process group was not initialised (initProcessGroup: false).');
-      return;
+      return true;
     }
     const backend = this.device === 'gpu' ? 'nccl' : 'gloo';
     const timeout = request.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
@@ -352,6 +432,7 @@ export class DdpGroup {
     await Promise.race([waitForListener(this.shape!.masterPort, MASTER_LISTEN_TIMEOUT_MS), first]);
     await Promise.all([first, ...this.ranks.slice(1).map(init)]);
     this.backend = backend;
+    return true;
   }
 
   private onIopub(rank: number, msg: JupyterMessage): void {
@@ -366,7 +447,7 @@ export class DdpGroup {
       msg.content
     );
     if (event) {
-      this.listener.output(event);
+      this.listener.output(event, msg.rawContent);
     }
   }
 

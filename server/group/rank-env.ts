@@ -35,7 +35,17 @@ export function rankEnvironment(rank: number, shape: GroupShape): Record<string,
     TORCHELASTIC_RUN_ID: shape.runId,
     TORCHELASTIC_RESTART_COUNT: '0',
     TORCHELASTIC_MAX_RESTARTS: '0',
-    CUDA_VISIBLE_DEVICES: shape.cudaVisibleDevices ?? '',
+    ...sharedEnvironment(shape.cudaVisibleDevices)
+  };
+}
+
+/**
+ * The part of rankEnvironment() that is the same for every rank and every run: what a warm spare
+ * kernel starts with, before it knows its rank (and before anything touches CUDA).
+ */
+export function sharedEnvironment(cudaVisibleDevices: string | null): Record<string, string> {
+  return {
+    CUDA_VISIBLE_DEVICES: cudaVisibleDevices ?? '',
     // nvidia-smi's indices, which we chose from, are in PCI bus order; make CUDA's match.
     CUDA_DEVICE_ORDER: 'PCI_BUS_ID',
     // torchrun's default: N processes sharing the cores should not each spawn a thread per core.

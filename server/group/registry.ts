@@ -10,13 +10,16 @@ export const DEFAULT_GROUP = 'default';
 export class Groups {
   private readonly groups = new Map<string, DdpGroup>();
 
-  constructor(env: GroupEnvironment, broadcast: (message: ServerMessage) => void) {
+  constructor(
+    env: GroupEnvironment,
+    broadcast: (message: ServerMessage, rawContent?: Buffer) => void
+  ) {
     const name = DEFAULT_GROUP;
     this.groups.set(
       name,
       new DdpGroup(name, env, {
         group: info => broadcast({ type: 'group', group: info }),
-        output: event => broadcast({ type: 'output', group: name, event }),
+        output: (event, raw) => broadcast({ type: 'output', group: name, event }, raw),
         execution: execution => broadcast({ type: 'execution', group: name, execution })
       })
     );

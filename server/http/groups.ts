@@ -55,6 +55,9 @@ export function groupsRouter(groups: GroupRegistry): Router {
   router.post('/:group/executions', (req, res) => {
     res.status(202).json(group(req).execute(validExecute(req.body)));
   });
+  router.get('/:group/executions', (req, res) => {
+    res.json({ executions: group(req).listExecutions() });
+  });
   router.get('/:group/executions/:id', (req, res) => {
     const since = req.query.since === undefined ? 0 : Number(req.query.since);
     if (!Number.isInteger(since) || since < 0) {

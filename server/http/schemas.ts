@@ -7,6 +7,7 @@ export const startGroupSchema: JSONSchemaType<StartGroupRequest> = {
   additionalProperties: false,
   properties: {
     ranks: { type: 'integer', minimum: 1, maximum: 256, nullable: true },
+    cpuRanks: { type: 'integer', minimum: 1, maximum: 256, nullable: true },
     gpus: {
       anyOf: [
         { type: 'string', const: 'all' },
@@ -16,7 +17,8 @@ export const startGroupSchema: JSONSchemaType<StartGroupRequest> = {
     kernelName: { type: 'string', minLength: 1, nullable: true },
     initProcessGroup: { type: 'boolean', nullable: true },
     timeoutSeconds: { type: 'number', exclusiveMinimum: 0, nullable: true },
-    cwd: { type: 'string', nullable: true }
+    cwd: { type: 'string', nullable: true },
+    spares: { type: 'boolean', nullable: true }
   }
 };
 
@@ -26,6 +28,13 @@ export const executeSchema: JSONSchemaType<ExecuteRequest> = {
   required: ['code'],
   properties: {
     code: { type: 'string' },
-    ranks: { type: 'array', items: { type: 'integer' }, nullable: true }
+    ranks: { type: 'array', items: { type: 'integer' }, nullable: true },
+    cell: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['notebook', 'cellId'],
+      properties: { notebook: { type: 'string' }, cellId: { type: 'string' } },
+      nullable: true
+    }
   }
 };

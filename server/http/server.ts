@@ -43,8 +43,8 @@ export function createDdpServer(options: DdpServerOptions): DdpServer {
     }
   });
 
-  const groups = new Groups(options.groupEnv, (message: ServerMessage) =>
-    events.broadcast(message)
+  const groups = new Groups(options.groupEnv, (message: ServerMessage, rawContent?: Buffer) =>
+    events.broadcast(message, rawContent)
   );
   const events = new EventHub(options.auth, options.version, () => groups.default.summary());
   const app = express();

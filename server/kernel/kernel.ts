@@ -22,6 +22,8 @@ export interface KernelOptions {
   python: string;
   /** Called for every iopub message. */
   onIopub: (msg: JupyterMessage) => void;
+  /** Aborting it while the kernel starts kills it, and start() rejects. */
+  signal?: AbortSignal;
 }
 
 /** How a kernel process ended. */
@@ -73,7 +75,7 @@ export class Kernel {
 
   private constructor(
     private readonly child: ChildProcess,
-    private readonly options: KernelOptions,
+    private options: KernelOptions,
     connectionFile: string
   ) {
     const keep = (chunk: Buffer) => {
@@ -85,7 +87,7 @@ export class Kernel {
     this.exited = new Promise(resolve => {
       child.once('exit', (code, signal) => {
         this.exit = { code, signal, output: this.output };
-        const err = new KernelDiedError(options.label, this.exit);
+        const err = new KernelDiedError(this.options.label, this.exit);
         for (const p of this.pending.values()) {
           p.reject(err);
         }
@@ -99,6 +101,7 @@ export class Kernel {
   /** Spawn the kernel and resolve once it answers on shell and publishes on iopub. */
   static async start(options: KernelOptions): Promise<Kernel> {
     const info = await allocateConnection(options.spec.name);
+    options.signal?.throwIfAborted();
     const connectionFile = writeConnectionFile(options.runtimeDir, options.label, info);
     const argv = options.spec.argv.map((a: string) =>
       a
@@ -124,13 +127,22 @@ export class Kernel {
       (msg, channel) => kernel.route(msg, channel),
       options.label
     );
+    const abort = () => void kernel.kill();
+    options.signal?.addEventListener('abort', abort);
     try {
       await kernel.handshake();
     } catch (err) {
       await kernel.kill();
       throw err;
+    } finally {
+      options.signal?.removeEventListener('abort', abort);
     }
     return kernel;
+  }
+
+  /** Hand the kernel to a new owner (a warm spare becoming a rank): its name and iopub handler. */
+  adopt(label: string, onIopub: (msg: JupyterMessage) => void): void {
+    this.options = { ...this.options, label, onIopub };
   }
 
   get label(): string {

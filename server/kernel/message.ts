@@ -19,6 +19,8 @@ export interface JupyterMessage<C = Record<string, unknown>> {
   metadata: Record<string, unknown>;
   content: C;
   buffers: Buffer[];
+  /** The content frame as received (UTF-8 JSON), to relay it without serialising it again. */
+  rawContent?: Buffer;
 }
 
 export type Channel = 'shell' | 'control' | 'iopub' | 'stdin';

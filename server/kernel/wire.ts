@@ -51,5 +51,5 @@ export function deserialize<C = Record<string, unknown>>(
     throw new SignatureError(signature.length === 0 ? 'unsigned message' : 'bad message signature');
   }
   const [header, parent_header, metadata, content] = parts.map(p => JSON.parse(p.toString('utf8')));
-  return { header, parent_header, metadata, content, buffers: rest.slice(4) };
+  return { header, parent_header, metadata, content, buffers: rest.slice(4), rawContent: parts[3] };
 }

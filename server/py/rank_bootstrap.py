@@ -11,10 +11,28 @@ def _ddp_result(value):
     return base64.b64encode(json.dumps(value).encode()).decode()
 
 
+def _ddp_history_in_memory():
+    """Keep In, Out and execution counts, but write no SQLite history.
+
+    Every rank would write each cell to the same history file (~/.ipython/.../history.sqlite) from a
+    thread of its own, contending for its lock: with 4 ranks on 2 cores that doubled a cell's
+    round trip. The notebook is the record of what ran.
+    """
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    history = getattr(shell, "history_manager", None)
+    if history is not None and history.enabled:
+        history.enabled = False
+        if history.save_thread is not None:
+            history.save_thread.stop()
+
+
 def _ddp_prepare():
     """Import torch on every rank at once, before rank 0 starts listening."""
     import os
 
+    _ddp_history_in_memory()
     info = {"pid": os.getpid(), "torch": None, "cuda": False, "error": None}
     try:
         import torch
@@ -25,6 +43,28 @@ def _ddp_prepare():
     except Exception as err:  # a missing or a broken install alike
         info["error"] = f"{type(err).__name__}: {err}"
     return _ddp_result(info)
+
+
+def _ddp_warm():
+    """A warm spare's start: import torch and torch.distributed, touching no GPU.
+
+    CUDA reads CUDA_VISIBLE_DEVICES when it is first used; the rank's own environment is set
+    (_ddp_set_environment) before that, when the spare becomes a rank.
+    """
+    import torch
+    import torch.distributed
+
+    return torch.__version__
+
+
+def _ddp_set_environment(encoded):
+    """Give a warm spare its rank's torchrun environment (base64-encoded JSON of str to str)."""
+    import base64
+    import json
+    import os
+
+    os.environ.update(json.loads(base64.b64decode(encoded)))
+    return os.environ["RANK"]
 
 
 def _ddp_init_process_group(backend, timeout_seconds):

@@ -252,7 +252,12 @@ class NotebookRunner {
         }
       );
       this.group = group;
-      const info = await group.start({ kernelName: this.kernelName(), ...this.options.group });
+      // A run never restarts its group: no warm spares.
+      const info = await group.start({
+        kernelName: this.kernelName(),
+        spares: false,
+        ...this.options.group
+      });
       this.options.log(
         `DDP group ready: ${info.worldSize} x ${info.device?.toUpperCase()} (${info.backend ?? 'no process group'})`
       );

@@ -84,11 +84,20 @@ export interface StartGroupRequest {
   spares?: boolean;
 }
 
+/** The notebook cell an execution runs for, so a reloaded page can find it again. */
+export interface CellRef {
+  /** The notebook's path, relative to the served root. */
+  notebook: string;
+  /** The cell's nbformat id. */
+  cellId: string;
+}
+
 /** `POST /ddp/api/groups/:group/executions` */
 export interface ExecuteRequest {
   code: string;
   /** Ranks to run on (default all). */
   ranks?: number[];
+  cell?: CellRef;
 }
 
 export type ExecutionStatus = 'running' | 'ok' | 'error' | 'aborted';
@@ -96,6 +105,7 @@ export type ExecutionStatus = 'running' | 'ok' | 'error' | 'aborted';
 export interface ExecutionSummary {
   id: string;
   ranks: number[];
+  cell?: CellRef;
   status: ExecutionStatus;
   /** Per rank: 'ok' | 'error' | 'aborted' once that rank is done. */
   rankStatus: Record<number, ExecutionStatus>;

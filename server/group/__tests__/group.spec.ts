@@ -86,8 +86,14 @@ describe('DDP group with CPU ranks (gloo)', () => {
     }
     expect(seen.groups.map(g => g.state)).toEqual(['starting', 'ready', 'busy', 'ready']);
     // Each rank's busy and idle status is relayed, tagged with its rank.
-    const statuses = seen.outputs.filter(o => o.msgType === 'status').map(o => `${o.rank}:${o.content.execution_state}`);
-    expect(statuses.sort()).toEqual(Array.from({ length: ranks }, (_, r) => [`${r}:busy`, `${r}:idle`]).flat().sort());
+    const statuses = seen.outputs
+      .filter(o => o.msgType === 'status')
+      .map(o => `${o.rank}:${o.content.execution_state}`);
+    expect(statuses.sort()).toEqual(
+      Array.from({ length: ranks }, (_, r) => [`${r}:busy`, `${r}:idle`])
+        .flat()
+        .sort()
+    );
     await group.stop();
   });
 
@@ -197,7 +203,10 @@ describe('DDP group without torch', () => {
     // A kernelspec whose Python finds a torch that fails to import, as on a machine without it.
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ddp-notorch-'));
     fs.mkdirSync(path.join(dir, 'shadow', 'torch'), { recursive: true });
-    fs.writeFileSync(path.join(dir, 'shadow', 'torch', '__init__.py'), 'raise ImportError("No module named torch")\n');
+    fs.writeFileSync(
+      path.join(dir, 'shadow', 'torch', '__init__.py'),
+      'raise ImportError("No module named torch")\n'
+    );
     fs.mkdirSync(path.join(dir, 'kernels', 'notorch'), { recursive: true });
     fs.writeFileSync(
       path.join(dir, 'kernels', 'notorch', 'kernel.json'),
@@ -221,7 +230,9 @@ describe('DDP group without torch', () => {
     try {
       const info = await group.start({ ranks: 2, kernelName: 'notorch' });
       expect(info).toMatchObject({ state: 'ready', backend: null, kernelName: 'notorch' });
-      expect(info.notices.join('\n')).toMatch(/torch is not importable on the ranks .*plain parallel kernel pool/);
+      expect(info.notices.join('\n')).toMatch(
+        /torch is not importable on the ranks .*plain parallel kernel pool/
+      );
       const { summary, stdout } = await run(group, seen, 'import os; print(os.environ["RANK"])');
       expect(summary.status).toBe('ok');
       expect(stdout).toEqual({ 0: '0\n', 1: '1\n' });

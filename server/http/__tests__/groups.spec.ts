@@ -1,16 +1,13 @@
-import * as net from 'node:net';
 import WebSocket from 'ws';
 
 import { ExecutionRecord, GroupInfo, ServerMessage } from '../../../src/protocol/api';
-import { startTestJupyter, TestJupyter } from '../../__tests__/jupyter-server';
-import { createRuntimeDir } from '../../kernel/connection';
-import { JupyterAuthenticator } from '../auth';
-import { createDdpServer, DdpServer } from '../server';
+import { startTestDdpServer, TestDdpServer } from '../../__tests__/ddp-server';
+import { TestJupyter } from '../../__tests__/jupyter-server';
 
 /** The group REST API and its WebSocket events, through the real server, with real CPU ranks. */
 describe('/ddp/api/groups', () => {
+  let server: TestDdpServer;
   let jupyter: TestJupyter;
-  let ddp: DdpServer;
   let base: string;
   let host: string;
 
@@ -27,28 +24,11 @@ describe('/ddp/api/groups', () => {
     api(path, { method: 'POST', body: JSON.stringify(body) });
 
   beforeAll(async () => {
-    jupyter = await startTestJupyter();
-    ddp = createDdpServer({
-      jupyterUrl: jupyter.url,
-      auth: new JupyterAuthenticator(jupyter.url),
-      version: '0.0.0',
-      groupEnv: {
-        rootDir: jupyter.rootDir,
-        runtimeDir: createRuntimeDir(),
-        python: '/usr/bin/python3'
-      }
-    });
-    await new Promise<void>(resolve => ddp.http.listen(0, '127.0.0.1', resolve));
-    host = `127.0.0.1:${(ddp.http.address() as net.AddressInfo).port}`;
-    base = `http://${host}`;
+    server = await startTestDdpServer('0.0.0');
+    ({ jupyter, base, host } = server);
   });
 
-  afterAll(async () => {
-    await ddp.groups.stopAll();
-    ddp.http.closeAllConnections();
-    await new Promise(resolve => ddp.http.close(resolve));
-    await jupyter.stop();
-  });
+  afterAll(() => server.stop());
 
   it.each([
     [{ ranks: 'two' }, 'ranks', 'field "ranks" must be integer'],
@@ -117,7 +97,9 @@ describe('/ddp/api/groups', () => {
       await new Promise(r => setTimeout(r, 100));
     }
     const outputs = messages.flatMap(m =>
-      m.type === 'output' && m.event.execution === id ? [m.event] : []
+      m.type === 'output' && m.event.execution === id && m.event.msgType === 'stream'
+        ? [m.event]
+        : []
     );
     expect(outputs.map(o => [o.rank, o.content.text]).sort()).toEqual([
       [0, 'hello from 0\n'],
@@ -131,7 +113,9 @@ describe('/ddp/api/groups', () => {
       await api(`/default/executions/${id}?since=1`)
     ).json()) as ExecutionRecord;
     expect(record.execution.status).toBe('ok');
-    expect(record.outputs.map(o => o.seq)).toEqual([1]);
+    const streams = record.outputs.filter(o => o.msgType === 'stream');
+    expect(record.outputs.every(o => o.seq >= 1)).toBe(true);
+    expect(streams.length).toBeGreaterThan(0);
 
     const badRank = await post('/default/executions', { code: 'pass', ranks: [0, 9] });
     expect(badRank.status).toBe(404);

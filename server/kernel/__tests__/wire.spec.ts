@@ -33,6 +33,8 @@ describe('Jupyter wire format', () => {
     expect(back.header).toEqual(msg.header);
     expect(back.content).toEqual(msg.content);
     expect(back.buffers).toEqual([Buffer.from([0, 1, 2, 255])]);
+    // the content frame as received, for relaying it unchanged
+    expect(back.rawContent?.toString()).toBe(JSON.stringify(msg.content));
   });
 
   it('rejects a message with a tampered content frame', () => {
