@@ -2,8 +2,9 @@ import { JupyterFrontEndPlugin } from '@jupyterlab/application';
 
 import { cellsPlugin } from './cells/plugin';
 import { clientPlugin } from './client/plugin';
-import { executorPlugin } from './executor/plugin';
+import { executorPlugin, reattachPlugin } from './executor/plugin';
 import { groupPlugin } from './group/plugin';
+import { executionsPlugin, panelPlugin } from './panel/plugin';
 import { statusPlugin } from './status/plugin';
 
 const plugins: JupyterFrontEndPlugin<unknown>[] = [
@@ -11,7 +12,10 @@ const plugins: JupyterFrontEndPlugin<unknown>[] = [
   groupPlugin,
   statusPlugin,
   cellsPlugin,
-  executorPlugin
+  executorPlugin,
+  reattachPlugin,
+  executionsPlugin,
+  panelPlugin
 ];
 
 export default plugins;

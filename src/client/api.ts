@@ -53,6 +53,13 @@ export class DdpApi {
     return this.request('POST', `groups/${GROUP}/executions`, request);
   }
 
+  /** Kept executions, oldest first. */
+  async executions(): Promise<ExecutionSummary[]> {
+    return (
+      await this.request<{ executions: ExecutionSummary[] }>('GET', `groups/${GROUP}/executions`)
+    ).executions;
+  }
+
   record(id: string, since = 0): Promise<ExecutionRecord> {
     return this.request('GET', `groups/${GROUP}/executions/${id}?since=${since}`);
   }

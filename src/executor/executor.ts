@@ -1,11 +1,17 @@
 import { showErrorMessage } from '@jupyterlab/apputils';
 import { CodeCell, ICodeCellModel } from '@jupyterlab/cells';
 import type { IOutput } from '@jupyterlab/nbformat';
-import { INotebookCellExecutor, INotebookModel, runCell as runLocally } from '@jupyterlab/notebook';
+import {
+  INotebookCellExecutor,
+  INotebookModel,
+  NotebookPanel,
+  runCell as runLocally
+} from '@jupyterlab/notebook';
 import { TranslationBundle } from '@jupyterlab/translation';
 
 import { IDdpClient } from '../client/tokens';
 import { IDdpGroupManager } from '../group/tokens';
+import { IDdpExecutions } from '../panel/tokens';
 import { ExecutionSummary, OutputEvent } from '../protocol/api';
 import { cellMode } from '../protocol/cell-mode';
 import { RankView } from '../protocol/outputs';
@@ -39,7 +45,9 @@ export class DdpCellExecutor implements INotebookCellExecutor {
     private readonly client: IDdpClient,
     private readonly groups: IDdpGroupManager,
     private readonly settings: () => ExecutorSettings,
-    private readonly trans: TranslationBundle
+    private readonly trans: TranslationBundle,
+    /** Told which execution ran each cell, for the rank output panel. */
+    private readonly executions: IDdpExecutions | null = null
   ) {}
 
   /** True while some DDP execution of this tab runs (the interrupt button then reaches the ranks). */
@@ -106,9 +114,13 @@ export class DdpCellExecutor implements INotebookCellExecutor {
     model.executionState = 'running';
     const started = new Date().toISOString();
 
+    const notebookPath = options.sessionContext?.path;
     let summary: ExecutionSummary;
     try {
-      summary = await this.client.api.execute({ code });
+      summary = await this.client.api.execute({
+        code,
+        ...(notebookPath ? { cell: { notebook: notebookPath, cellId: model.id } } : {})
+      });
     } catch (err) {
       model.executionState = 'idle';
       await showErrorMessage(
@@ -118,27 +130,7 @@ export class DdpCellExecutor implements INotebookCellExecutor {
       options.onCellExecuted({ cell, success: false });
       return false;
     }
-    this.running.add(summary.id);
-    const view = this.viewOf(model);
-    const outputs = new RankOutputs();
-    const render = () => {
-      const { maxCellOutputChars } = this.settings();
-      const composed = outputs.compose(
-        view,
-        maxCellOutputChars,
-        this.trans.__('[jupyter-ddp: earlier output was cut to keep the page responsive]')
-      );
-      model.outputs.fromJSON([...before, ...composed]);
-    };
-    const final = await this.follow(summary.id, outputs, render);
-    this.running.delete(summary.id);
-    render();
-
-    const mainRank = summary.ranks.includes(0) ? 0 : Math.min(...summary.ranks);
-    if (!append) {
-      model.executionCount = final.executionCount[mainRank] ?? null;
-    }
-    model.executionState = 'idle';
+    const final = await this.attach(cell, summary, before, notebookPath, !append);
     if (options.notebookConfig.recordTiming) {
       model.setMetadata('execution', {
         ...((model.getMetadata('execution') as object) ?? {}),
@@ -155,6 +147,74 @@ export class DdpCellExecutor implements INotebookCellExecutor {
     }
     options.onCellExecuted({ cell, success });
     return success;
+  }
+
+  /**
+   * Show an execution's outputs in its cell as they arrive, and its execution count once it ends.
+   * `before` are outputs to keep above the ranks' (an everywhere cell's local ones); such a cell
+   * keeps its local execution count.
+   */
+  private async attach(
+    cell: CodeCell,
+    summary: ExecutionSummary,
+    before: IOutput[],
+    notebookPath: string | undefined,
+    setCount = true
+  ): Promise<ExecutionSummary> {
+    const model = cell.model;
+    this.running.add(summary.id);
+    this.executions?.set(model.id, summary.id, notebookPath);
+    const view = this.viewOf(model);
+    const outputs = new RankOutputs();
+    const render = () => {
+      const { maxCellOutputChars } = this.settings();
+      const composed = outputs.compose(
+        view,
+        maxCellOutputChars,
+        this.trans.__('[jupyter-ddp: earlier output was cut to keep the page responsive]')
+      );
+      model.outputs.fromJSON([...before, ...composed]);
+    };
+    model.executionState = 'running';
+    const final = await this.follow(summary.id, outputs, render);
+    this.running.delete(summary.id);
+    render();
+    if (setCount) {
+      const mainRank = summary.ranks.includes(0) ? 0 : Math.min(...summary.ranks);
+      model.executionCount = final.executionCount[mainRank] ?? null;
+    }
+    model.executionState = 'idle';
+    return final;
+  }
+
+  /**
+   * After a page reload, find this notebook's cells that ran on the ranks meanwhile: those still
+   * running show what was produced so far, then live output, until they finish; those that
+   * finished while the page was away get their outputs if the saved notebook has none.
+   */
+  async reattach(panel: NotebookPanel): Promise<void> {
+    let executions: ExecutionSummary[];
+    try {
+      executions = await this.client.api.executions();
+    } catch {
+      return; // no jupyter-ddp server
+    }
+    const latest = new Map<string, ExecutionSummary>();
+    for (const summary of executions) {
+      if (summary.cell?.notebook === panel.context.path) {
+        latest.set(summary.cell.cellId, summary); // oldest first: the last one wins
+      }
+    }
+    for (const cell of panel.content.widgets) {
+      const summary = latest.get(cell.model.id);
+      if (!summary || !(cell instanceof CodeCell) || this.running.has(summary.id)) {
+        continue;
+      }
+      const unsaved = cell.model.executionCount === null && cell.model.outputs.length === 0;
+      if (summary.status === 'running' || unsaved) {
+        void this.attach(cell, summary, [], panel.context.path);
+      }
+    }
   }
 
   /**

@@ -1,11 +1,12 @@
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { INotebookCellExecutor } from '@jupyterlab/notebook';
+import { INotebookCellExecutor, INotebookTracker } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
 import { IDdpClient } from '../client/tokens';
 import { CommandIDs as GroupCommands } from '../group/plugin';
 import { IDdpGroupManager } from '../group/tokens';
+import { IDdpExecutions } from '../panel/tokens';
 import { DdpCellExecutor, ExecutorSettings } from './executor';
 
 const PLUGIN_ID = 'jupyterlab-ddp:executor';
@@ -19,14 +20,15 @@ export const executorPlugin: JupyterFrontEndPlugin<INotebookCellExecutor> = {
   description: 'Runs each notebook cell locally, on the DDP ranks, or both, in notebook order.',
   autoStart: true,
   requires: [IDdpClient, IDdpGroupManager],
-  optional: [ISettingRegistry, ITranslator],
+  optional: [ISettingRegistry, ITranslator, IDdpExecutions],
   provides: INotebookCellExecutor,
   activate: (
     app: JupyterFrontEnd,
     client: IDdpClient,
     groups: IDdpGroupManager,
     settingRegistry: ISettingRegistry | null,
-    translator: ITranslator | null
+    translator: ITranslator | null,
+    executions: IDdpExecutions | null
   ) => {
     const trans = (translator ?? nullTranslator).load('jupyterlab_ddp');
     let settings: ExecutorSettings = { showRanks: 'rank0', maxCellOutputChars: 200_000 };
@@ -36,7 +38,7 @@ export const executorPlugin: JupyterFrontEndPlugin<INotebookCellExecutor> = {
       loaded.changed.connect(read);
       read();
     });
-    const executor = new DdpCellExecutor(client, groups, () => settings, trans);
+    const executor = new DdpCellExecutor(client, groups, () => settings, trans, executions);
 
     // The notebook's stop button interrupts its kernel; while a DDP cell runs it reaches the ranks too.
     app.commands.commandExecuted.connect((_, { id }) => {
@@ -45,5 +47,24 @@ export const executorPlugin: JupyterFrontEndPlugin<INotebookCellExecutor> = {
       }
     });
     return executor;
+  }
+};
+
+/**
+ * A page reloaded while DDP cells run picks their outputs up again. A plugin of its own: the
+ * notebook tracker depends on the cell executor, so the executor plugin cannot depend on it.
+ */
+export const reattachPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'jupyterlab-ddp:reattach',
+  description: 'Shows the outputs of DDP cells that kept running while the page reloaded.',
+  autoStart: true,
+  requires: [INotebookCellExecutor, INotebookTracker],
+  activate: (_app: JupyterFrontEnd, executor: INotebookCellExecutor, tracker: INotebookTracker) => {
+    if (!(executor instanceof DdpCellExecutor)) {
+      return;
+    }
+    tracker.widgetAdded.connect((_, panel) => {
+      void panel.context.ready.then(() => executor.reattach(panel));
+    });
   }
 };

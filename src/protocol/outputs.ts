@@ -1,6 +1,6 @@
 /**
  * Kernel output messages → nbformat 4 outputs, the way JupyterLab's output area stores them, and the
- * per-rank views of a DDP cell. Pure functions only (type-only imports): this module must load in
+ * per-rank views of a DDP cell. Pure logic (no JupyterLab code at run time): this module loads in
  * both the browser and Node.
  */
 import type {
@@ -9,31 +9,21 @@ import type {
   IExecuteResult,
   IMimeBundle,
   IOutput,
-  IStream,
-  OutputMetadata,
-  StreamType
+  IStream
 } from '@jupyterlab/nbformat';
 
 import type { OutputEvent } from './api';
+import {
+  appendStream,
+  isPlainObject,
+  jsonCopy,
+  OutputHandlers,
+  routeOutput,
+  textOf
+} from './output-messages';
 
 /** Whose outputs a cell shows: rank 0 (plus every error), every rank, or the ranks listed. */
 export type RankView = 'rank0' | 'all' | number[];
-
-/** A deep copy of a JSON value, as plain JSON (drops `undefined` and functions). */
-function jsonCopy<T>(value: T): T {
-  return value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T);
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function joinMultiline(text: unknown): string {
-  if (Array.isArray(text)) {
-    return text.map(String).join('');
-  }
-  return typeof text === 'string' ? text : '';
-}
 
 function isStreamOutput(output: IOutput): output is IStream {
   return output.output_type === 'stream';
@@ -47,106 +37,54 @@ function isDisplayOutput(output: IOutput): output is IDisplayData | IExecuteResu
   return output.output_type === 'display_data' || output.output_type === 'execute_result';
 }
 
-/** The `transient.display_id` of a message content, if any. */
-function displayIdOf(content: Record<string, unknown>): string | null {
-  const transient = content.transient;
-  if (!isPlainObject(transient)) {
-    return null;
-  }
-  const id = transient.display_id;
-  return typeof id === 'string' && id !== '' ? id : null;
-}
-
-function mimeBundleOf(content: Record<string, unknown>): IMimeBundle {
-  return isPlainObject(content.data) ? (jsonCopy(content.data) as IMimeBundle) : {};
-}
-
-function metadataOf(content: Record<string, unknown>): OutputMetadata {
-  return isPlainObject(content.metadata) ? (jsonCopy(content.metadata) as OutputMetadata) : {};
-}
-
-/** Terminal state of a stream output: its text, and whether a `\r` left the cursor at line start. */
-interface StreamState {
-  text: string;
-  /** A `\r` moved the cursor to the start of the last line: the next character replaces that line. */
-  atLineStart: boolean;
-}
-
-/**
- * Append a chunk to a stream's text, applying `\r` (return to the start of the line: what follows
- * replaces the line), `\r\n` (a plain newline) and `\b` (delete the previous character, never a
- * newline). The state carries across chunks, so progress bars collapse to their last state.
- */
-function appendStreamText(state: StreamState, chunk: string): StreamState {
-  let { text, atLineStart } = state;
-  // Split into runs of plain characters and single control characters.
-  for (const piece of chunk.split(/([\r\n\b])/)) {
-    if (piece === '') {
-      continue;
-    }
-    if (piece === '\r') {
-      atLineStart = true;
-    } else if (piece === '\n') {
-      // Like a terminal and JupyterLab: a newline keeps the line, so `\r\n` is a plain newline.
-      text += '\n';
-      atLineStart = false;
-    } else if (piece === '\b') {
-      // At the start of a line there is nothing on the line to delete.
-      if (!atLineStart && text.length > 0 && !text.endsWith('\n')) {
-        text = text.slice(0, -1);
-      }
-    } else {
-      if (atLineStart) {
-        text = text.slice(0, text.lastIndexOf('\n') + 1);
-        atLineStart = false;
-      }
-      text += piece;
-    }
-  }
-  return { text, atLineStart };
-}
-
 /** Accumulates one kernel's (one rank's) output messages into nbformat outputs, like an output area. */
 export class OutputAccumulator {
   private _outputs: IOutput[] = [];
-  /** Cursor state of the last output, when it is a stream. */
-  private _stream: StreamState | null = null;
-  /** Output indices that carry each display id. */
-  private _displayIds = new Map<string, number[]>();
+  /** A `\r` left the last stream's cursor at the start of its last line. */
+  private _atLineStart = false;
+  /** Outputs that carry each display id. */
+  private _displays = new Map<string, (IDisplayData | IExecuteResult)[]>();
   /** A `clear_output` with `wait: true` is pending until the next output is added. */
   private _clearNext = false;
 
-  add(msgType: OutputEvent['msgType'], content: Record<string, unknown>): void {
-    switch (msgType) {
-      case 'stream':
-        this._addStream(content);
-        break;
-      case 'display_data':
-      case 'execute_result':
-        this._addDisplay(msgType, content);
-        break;
-      case 'update_display_data':
-        this._updateDisplay(content);
-        break;
-      case 'error':
-        this._push({
-          output_type: 'error',
-          ename: typeof content.ename === 'string' ? content.ename : '',
-          evalue: typeof content.evalue === 'string' ? content.evalue : '',
-          traceback: Array.isArray(content.traceback) ? content.traceback.map(String) : []
-        } satisfies IError);
-        break;
-      case 'clear_output':
-        if (content.wait === true) {
-          this._clearNext = true;
-        } else {
-          this._clear();
-        }
-        break;
-      default:
-        // Not an output message: nothing to store.
-        break;
+  private readonly _handlers: OutputHandlers = {
+    stream: (name, chunk) => {
+      this._beforeAdd();
+      const last = this._outputs[this._outputs.length - 1];
+      if (last && isStreamOutput(last) && last.name === name) {
+        const next = appendStream(textOf(last.text), this._atLineStart, chunk);
+        last.text = next.text;
+        this._atLineStart = next.atLineStart;
+        return;
+      }
+      const next = appendStream('', false, chunk);
+      this._outputs.push({ output_type: 'stream', name, text: next.text } satisfies IStream);
+      this._atLineStart = next.atLineStart;
+    },
+    display: (output, displayId) => {
+      this._push(output);
+      if (displayId !== null) {
+        this._displays.set(displayId, [...(this._displays.get(displayId) ?? []), output]);
+      }
+    },
+    update: (displayId, data, metadata) => {
+      for (const output of this._displays.get(displayId) ?? []) {
+        output.data = data;
+        output.metadata = metadata;
+      }
+    },
+    error: output => this._push(output),
+    clear: wait => {
+      if (wait) {
+        this._clearNext = true;
+      } else {
+        this._clear();
+      }
     }
+  };
+
+  add(msgType: OutputEvent['msgType'], content: Record<string, unknown>): void {
+    routeOutput(this._handlers, msgType, content);
   }
 
   /** Current outputs (fresh array of plain JSON objects; safe to JSON.stringify into a notebook). */
@@ -156,8 +94,8 @@ export class OutputAccumulator {
 
   private _clear(): void {
     this._outputs = [];
-    this._stream = null;
-    this._displayIds.clear();
+    this._atLineStart = false;
+    this._displays.clear();
     this._clearNext = false;
   }
 
@@ -171,62 +109,7 @@ export class OutputAccumulator {
   private _push(output: IOutput): void {
     this._beforeAdd();
     this._outputs.push(output);
-    this._stream = null;
-  }
-
-  private _addStream(content: Record<string, unknown>): void {
-    this._beforeAdd();
-    const name = (typeof content.name === 'string' ? content.name : 'stdout') as StreamType;
-    const chunk = joinMultiline(content.text);
-    const last = this._outputs[this._outputs.length - 1];
-    if (this._stream && last && isStreamOutput(last) && last.name === name) {
-      this._stream = appendStreamText(this._stream, chunk);
-      last.text = this._stream.text;
-      return;
-    }
-    const state = appendStreamText({ text: '', atLineStart: false }, chunk);
-    this._outputs.push({ output_type: 'stream', name, text: state.text } satisfies IStream);
-    this._stream = state;
-  }
-
-  private _addDisplay(
-    msgType: 'display_data' | 'execute_result',
-    content: Record<string, unknown>
-  ): void {
-    const data = mimeBundleOf(content);
-    const metadata = metadataOf(content);
-    if (msgType === 'execute_result') {
-      const count = content.execution_count;
-      this._push({
-        output_type: 'execute_result',
-        data,
-        metadata,
-        execution_count: typeof count === 'number' ? count : null
-      } satisfies IExecuteResult);
-    } else {
-      this._push({ output_type: 'display_data', data, metadata } satisfies IDisplayData);
-    }
-    const displayId = displayIdOf(content);
-    if (displayId !== null) {
-      const indices = this._displayIds.get(displayId) ?? [];
-      indices.push(this._outputs.length - 1);
-      this._displayIds.set(displayId, indices);
-    }
-  }
-
-  private _updateDisplay(content: Record<string, unknown>): void {
-    const displayId = displayIdOf(content);
-    const indices = displayId === null ? undefined : this._displayIds.get(displayId);
-    if (!indices) {
-      return;
-    }
-    for (const index of indices) {
-      const output = this._outputs[index];
-      if (output && isDisplayOutput(output)) {
-        output.data = mimeBundleOf(content);
-        output.metadata = metadataOf(content);
-      }
-    }
+    this._atLineStart = false;
   }
 }
 
@@ -235,7 +118,7 @@ export function labelWithRank(output: IOutput, rank: number): IOutput {
   const label = `[rank ${rank}] `;
   const copy = jsonCopy(output);
   if (isStreamOutput(copy)) {
-    const text = joinMultiline(copy.text);
+    const text = textOf(copy.text);
     // Every line is attributed; a trailing newline starts no line of its own.
     copy.text = text === '' ? text : label + text.replace(/\n(?!$)/g, `\n${label}`);
   } else if (isErrorOutput(copy)) {

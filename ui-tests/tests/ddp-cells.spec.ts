@@ -162,14 +162,41 @@ test('marks set with shortcuts are saved with the notebook and come back on reop
   await page.keyboard.press('Alt+l');
   await expect(cell(page, 2)).toHaveAttribute('data-ddp-mode', 'local');
   await page.keyboard.press('Control+s');
-  await expect(page.locator('.jp-mod-current .jp-mod-dirty')).toHaveCount(0);
 
-  const saved = await (await request.get('/api/contents/marks.ipynb?token=ui-test-token')).json();
-  expect(
-    saved.content.cells.map((c: { metadata: { ddp?: { mode: string } } }) => c.metadata.ddp?.mode)
-  ).toEqual(['ddp', 'everywhere', 'local']);
+  // The save is asynchronous: read the file until it has the marks.
+  const savedModes = async () => {
+    const saved = await (await request.get('/api/contents/marks.ipynb?token=ui-test-token')).json();
+    return saved.content.cells.map(
+      (c: { metadata: { ddp?: { mode: string } } }) => c.metadata.ddp?.mode
+    );
+  };
+  await expect.poll(savedModes).toEqual(['ddp', 'everywhere', 'local']);
   await openNotebook(page, 'marks.ipynb');
   await expect(cell(page, 0)).toHaveAttribute('data-ddp-mode', 'ddp');
   await expect(cell(page, 1)).toHaveAttribute('data-ddp-mode', 'everywhere');
   await expect(cell(page, 2)).toHaveAttribute('data-ddp-mode', 'local');
+});
+
+test('reloading the page mid-cell loses no output, and the cell finishes normally', async ({
+  page,
+  request
+}) => {
+  await writeNotebook(request, 'reload.ipynb', [
+    [
+      'ddp',
+      'import time\nfor i in range(20):\n    print("tick", i, flush=True)\n    time.sleep(0.5)'
+    ]
+  ]);
+  await openNotebook(page, 'reload.ipynb');
+  await cell(page, 0).click();
+  await page.keyboard.press('Shift+Enter');
+  await expect(outputOf(page, 0)).toContainText('tick 1', { timeout: 60_000 });
+
+  await page.reload();
+  await expect(outputOf(page, 0)).toContainText('tick 19', { timeout: 60_000 });
+  const text = await outputOf(page, 0).textContent();
+  for (let i = 0; i < 20; i++) {
+    expect(text).toContain(`tick ${i}`);
+  }
+  await expect(cell(page, 0).locator('.jp-InputPrompt')).toHaveText(/^\[\d+\]:$/);
 });

@@ -140,3 +140,11 @@ export async function runAll(page: Page): Promise<void> {
   await page.locator('.lm-MenuBar-itemLabel', { hasText: /^Run$/ }).click();
   await page.locator('.lm-Menu-itemLabel', { hasText: /^Run All Cells$/ }).click();
 }
+
+/** Stop the DDP group if one runs, so a test starts from a server with no ranks. */
+export async function stopGroup(request: APIRequestContext): Promise<void> {
+  const res = await request.delete(`/ddp/api/groups/default?token=${TOKEN}`);
+  if (!res.ok() && res.status() !== 404) {
+    throw new Error(`cannot stop the group: ${res.status()} ${await res.text()}`);
+  }
+}

@@ -2,9 +2,19 @@ import { expect, test } from '@playwright/test';
 import * as path from 'node:path';
 
 import { TOKEN } from '../playwright.config';
-import { newNotebook, openLab, runInActiveCell, setTheme, watchConsole } from './helpers';
+import {
+  newNotebook,
+  openLab,
+  runInActiveCell,
+  setTheme,
+  stopGroup,
+  watchConsole
+} from './helpers';
 
 const SCREENSHOTS = path.resolve(__dirname, '..', '..', 'docs', 'screenshots');
+
+// Other files' tests leave a group running on the shared server; these start from none.
+test.beforeEach(async ({ request }) => stopGroup(request));
 
 test('JupyterLab loads our extension and runs a local cell', async ({ page }) => {
   const consoleErrors = watchConsole(page);
