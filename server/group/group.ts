@@ -3,6 +3,8 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 
 import {
+  CallRequest,
+  CallResult,
   ExecuteRequest,
   ExecutionSummary,
   GroupInfo,
@@ -10,23 +12,24 @@ import {
   GroupSummary,
   OutputEvent,
   OutputMsgType,
+  PullRequest,
+  PullResult,
+  PushRequest,
+  PushResult,
   StartGroupRequest
 } from '../../src/protocol/api';
 import { describeExit, Kernel, KernelDiedError, KernelExit } from '../kernel/kernel';
 import { getKernelSpec, KernelSpec } from '../kernel/kernelspec';
 import { JupyterMessage, parentId } from '../kernel/message';
 import { freeLoopbackPort } from '../net';
-import { PACKAGE_ROOT } from '../package-root';
 import { chooseGpus, cudaVisibleDevices, listGpus } from './devices';
 import { BadRequestError, ConflictError, NotFoundError } from './errors';
 import { ExecutionStore, OUTPUT_MSG_TYPES } from './executions';
 import { GroupShape, newRunId, rankEnvironment, sharedEnvironment } from './rank-env';
+import * as transfers from './transfers';
+import { BOOTSTRAP, callRank } from './transfers';
 import { SpareRecipe, WarmPool } from './warm-pool';
 
-const BOOTSTRAP = fs.readFileSync(
-  path.join(PACKAGE_ROOT, 'server', 'py', 'rank_bootstrap.py'),
-  'utf8'
-);
 export const DEFAULT_CPU_RANKS = 2;
 export const DEFAULT_TIMEOUT_SECONDS = 1800;
 const MASTER_LISTEN_TIMEOUT_MS = 120_000;
@@ -273,6 +276,29 @@ export class DdpGroup {
     return summary;
   }
 
+  /** Load a transfer file into the chosen ranks' namespaces (default all), or into none. */
+  async push(request: PushRequest): Promise<PushResult> {
+    this.requireRunning();
+    return transfers.push(this.kernelsOf(this.checkRanks(request.ranks)), request.file);
+  }
+
+  /** One rank writes the named values to a transfer file. */
+  async pull(request: PullRequest): Promise<PullResult> {
+    this.requireRunning();
+    const [rank] = this.checkRanks([request.rank ?? 0]);
+    return transfers.pull(this.ranks[rank].kernel, rank, request.names);
+  }
+
+  /** Run a transfer file's function on the chosen ranks (default all) at once. */
+  async call(request: CallRequest): Promise<CallResult> {
+    this.requireRunning();
+    return transfers.call(this.kernelsOf(this.checkRanks(request.ranks)), request.file);
+  }
+
+  private kernelsOf(ranks: number[]): Map<number, Kernel> {
+    return new Map(ranks.map(rank => [rank, this.ranks[rank].kernel]));
+  }
+
   /** Kept executions' summaries, oldest first (a reloaded page finds its running cells here). */
   listExecutions(): ExecutionSummary[] {
     return this.executions.list();
@@ -399,7 +425,7 @@ export class DdpGroup {
   private async initialise(request: StartGroupRequest, generation: number): Promise<boolean> {
     const prepared = await Promise.all(
       this.ranks.map(async r => {
-        const info = decode(await r.kernel.evaluate(BOOTSTRAP, '_ddp_prepare()')) as {
+        const info = (await callRank(r.kernel, '_ddp_prepare()')) as unknown as {
           pid: number;
           torch: string | null;
           cuda: boolean;
@@ -525,10 +551,6 @@ export class DdpGroup {
     this.state = state;
     this.listener.group(this.info());
   }
-}
-
-function decode(value: string): unknown {
-  return JSON.parse(Buffer.from(value, 'base64').toString('utf8'));
 }
 
 /** Resolves once something accepts TCP connections on the loopback port. */

@@ -1,24 +1,30 @@
 import express, { NextFunction, Request, Response, Router } from 'express';
 
-import { ApiError, HealthResponse } from '../../src/protocol/api';
+import { ApiError, HealthResponse, KernelClientInfo } from '../../src/protocol/api';
 import { Groups } from '../group/registry';
 import { Authenticator, passesXsrf } from './auth';
 import { groupsRouter } from './groups';
+import { hasKernelKey, kernelClientInfo } from './kernel-api';
 
 export interface ApiOptions {
   auth: Authenticator;
   version: string;
   groups: Groups;
+  /** What notebook kernels authenticate with (see kernel-api.ts). */
+  kernelKey: string;
 }
 
 /** The `/ddp/api` REST routes; every one of them requires Jupyter's credentials. */
-export function apiRouter({ auth, version, groups }: ApiOptions): Router {
+export function apiRouter({ auth, version, groups, kernelKey }: ApiOptions): Router {
   const router = Router();
-  router.use(requireAuth(auth));
+  router.use(requireAuth(auth, kernelKey));
   router.use(express.json({ limit: '16mb' }));
 
   router.get('/health', (_req, res: Response<HealthResponse>) => {
     res.json({ status: 'ok', version, group: groups.default.summary() });
+  });
+  router.get('/kernel-client', (req, res: Response<KernelClientInfo>) => {
+    res.json(kernelClientInfo(req, kernelKey, groups.default.name));
   });
   router.use('/groups', groupsRouter(groups));
 
@@ -29,8 +35,12 @@ export function apiRouter({ auth, version, groups }: ApiOptions): Router {
   return router;
 }
 
-function requireAuth(auth: Authenticator) {
+function requireAuth(auth: Authenticator, kernelKey: string) {
   return async (req: Request, res: Response<ApiError>, next: NextFunction) => {
+    if (hasKernelKey(req, kernelKey)) {
+      next();
+      return;
+    }
     const verdict = await auth.check(req);
     if (!verdict.ok) {
       res.status(verdict.status).json({ error: verdict.reason });

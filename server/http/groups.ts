@@ -3,13 +3,16 @@ import { NextFunction, Request, Response, Router } from 'express';
 import { ApiError } from '../../src/protocol/api';
 import { BadRequestError, ConflictError, NotFoundError } from '../group/errors';
 import { DdpGroup } from '../group/group';
-import { executeSchema, startGroupSchema } from './schemas';
+import { callSchema, executeSchema, pullSchema, pushSchema, startGroupSchema } from './schemas';
 import { validator } from './validate';
 
 const validStart = validator(startGroupSchema, {
   gpus: 'must be "all" or a list of distinct GPU indices such as [0, 2]'
 });
 const validExecute = validator(executeSchema);
+const validPush = validator(pushSchema);
+const validPull = validator(pullSchema);
+const validCall = validator(callSchema);
 
 /** Looks groups up by name; unknown names are a 404. */
 export interface GroupRegistry {
@@ -54,6 +57,15 @@ export function groupsRouter(groups: GroupRegistry): Router {
   });
   router.post('/:group/executions', (req, res) => {
     res.status(202).json(group(req).execute(validExecute(req.body)));
+  });
+  router.post('/:group/push', async (req, res) => {
+    res.json(await group(req).push(validPush(req.body)));
+  });
+  router.post('/:group/pull', async (req, res) => {
+    res.json(await group(req).pull(validPull(req.body)));
+  });
+  router.post('/:group/call', async (req, res) => {
+    res.json(await group(req).call(validCall(req.body)));
   });
   router.get('/:group/executions', (req, res) => {
     res.json({ executions: group(req).listExecutions() });

@@ -1,6 +1,12 @@
 import { JSONSchemaType } from 'ajv';
 
-import { ExecuteRequest, StartGroupRequest } from '../../src/protocol/api';
+import {
+  CallRequest,
+  ExecuteRequest,
+  PullRequest,
+  PushRequest,
+  StartGroupRequest
+} from '../../src/protocol/api';
 
 export const startGroupSchema: JSONSchemaType<StartGroupRequest> = {
   type: 'object',
@@ -36,5 +42,39 @@ export const executeSchema: JSONSchemaType<ExecuteRequest> = {
       properties: { notebook: { type: 'string' }, cellId: { type: 'string' } },
       nullable: true
     }
+  }
+};
+
+export const pushSchema: JSONSchemaType<PushRequest> = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['file'],
+  properties: {
+    file: { type: 'string', minLength: 1 },
+    ranks: { type: 'array', items: { type: 'integer' }, nullable: true }
+  }
+};
+
+export const pullSchema: JSONSchemaType<PullRequest> = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['names'],
+  properties: {
+    names: {
+      type: 'array',
+      minItems: 1,
+      items: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }
+    },
+    rank: { type: 'integer', nullable: true }
+  }
+};
+
+export const callSchema: JSONSchemaType<CallRequest> = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['file'],
+  properties: {
+    file: { type: 'string', minLength: 1 },
+    ranks: { type: 'array', items: { type: 'integer' }, nullable: true }
   }
 };

@@ -9,6 +9,7 @@ import { Groups } from '../group/registry';
 import { apiRouter } from './api';
 import { Authenticator } from './auth';
 import { EventHub } from './events';
+import { newKernelKey } from './kernel-api';
 
 export interface DdpServerOptions {
   /** The Jupyter server everything outside `/ddp/` is proxied to. */
@@ -49,7 +50,10 @@ export function createDdpServer(options: DdpServerOptions): DdpServer {
   const events = new EventHub(options.auth, options.version, () => groups.default.summary());
   const app = express();
   app.disable('x-powered-by');
-  app.use(`/${API_PREFIX}`, apiRouter({ auth: options.auth, version: options.version, groups }));
+  app.use(
+    `/${API_PREFIX}`,
+    apiRouter({ auth: options.auth, version: options.version, groups, kernelKey: newKernelKey() })
+  );
   app.use((req, res) => proxy.web(req, res));
 
   const server = http.createServer(app);

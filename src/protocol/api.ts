@@ -116,6 +116,63 @@ export interface ExecutionSummary {
 }
 
 /**
+ * `POST /ddp/api/groups/:group/push`: load a transfer file (written by the notebook kernel's
+ * client, see server/py/ddp_values.py) into every chosen rank's namespace, or into none.
+ */
+export interface PushRequest {
+  file: string;
+  /** Ranks to push to (default all). */
+  ranks?: number[];
+}
+
+export interface PushResult {
+  ranks: number[];
+  names: string[];
+}
+
+/** `POST /ddp/api/groups/:group/pull`: one rank writes the named values to a transfer file. */
+export interface PullRequest {
+  names: string[];
+  /** Default 0. */
+  rank?: number;
+}
+
+export interface PullResult {
+  rank: number;
+  /** The transfer file to read; its reader deletes it. */
+  file: string;
+}
+
+/** `POST /ddp/api/groups/:group/call`: run a transfer file's `fn(*args, **kwargs)` on the ranks. */
+export interface CallRequest {
+  file: string;
+  ranks?: number[];
+}
+
+export interface CallResult {
+  /** One per rank, in rank order: its result's transfer file, or its error; what fn printed. */
+  results: {
+    rank: number;
+    file?: string;
+    error?: string;
+    traceback?: string;
+    output: string;
+  }[];
+}
+
+/**
+ * `GET /ddp/api/kernel-client`: what a notebook kernel runs to get `ddp` (push, pull, run) and
+ * Ddip's line magics, and how it reaches this server: `url` and a `key` that the server accepts
+ * from kernels as `Authorization: token KEY` (the user never sees or copies it).
+ */
+export interface KernelClientInfo {
+  code: string;
+  url: string;
+  key: string;
+  group: string;
+}
+
+/**
  * Kernel iopub message types relayed to clients, unchanged from the Jupyter protocol: the outputs,
  * and each rank's busy/idle `status`.
  */
