@@ -6,6 +6,7 @@ import { executorPlugin, reattachPlugin } from './executor/plugin';
 import { groupPlugin } from './group/plugin';
 import { executionsPlugin, panelPlugin } from './panel/plugin';
 import { statusPlugin } from './status/plugin';
+import { transferPlugin } from './transfer/plugin';
 
 const plugins: JupyterFrontEndPlugin<unknown>[] = [
   clientPlugin,
@@ -15,7 +16,8 @@ const plugins: JupyterFrontEndPlugin<unknown>[] = [
   executorPlugin,
   reattachPlugin,
   executionsPlugin,
-  panelPlugin
+  panelPlugin,
+  transferPlugin
 ];
 
 export default plugins;

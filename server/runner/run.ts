@@ -4,9 +4,11 @@ import * as path from 'node:path';
 
 import { ExecutionSummary, OutputEvent, StartGroupRequest } from '../../src/protocol/api';
 import { CellMode, cellMode } from '../../src/protocol/cell-mode';
-import { ddpCellOutputs, OutputAccumulator } from '../../src/protocol/outputs';
+import { Directive, isMagicError, parseCell } from '../../src/protocol/magics';
+import { ddpCellOutputs, OutputAccumulator, RankView } from '../../src/protocol/outputs';
 import { OUTPUT_MSG_TYPES } from '../group/executions';
 import { DdpGroup } from '../group/group';
+import { KernelApi, kernelClientCode, serveKernelApi } from '../http/kernel-api';
 import { findPython } from '../jupyter/python';
 import { createRuntimeDir } from '../kernel/connection';
 import { Kernel } from '../kernel/kernel';
@@ -74,6 +76,12 @@ class NotebookRunner {
   private localListener: ((msg: JupyterMessage) => void) | null = null;
   private readonly ddpEvents = new Map<string, OutputEvent[]>();
   private readonly ddpDone = new Map<string, (summary: ExecutionSummary) => void>();
+  /** Set by `%autodip`: overrides the notebook's `ddp.auto` and its rank view. */
+  private auto: { on: boolean; view: RankView | null } | null = null;
+  /** The group routes for the local kernel's `ddp` client, once it has one. */
+  private kernelApi: KernelApi | null = null;
+  /** `%makedip -g/-c` before the group starts: its shape. */
+  private shape: Partial<StartGroupRequest> = {};
 
   constructor(
     private readonly notebook: INotebookContent,
@@ -90,10 +98,28 @@ class NotebookRunner {
       if (cell.cell_type !== 'code') {
         continue;
       }
-      const code = sourceOf(cell as ICodeCell);
-      const mode = cellMode(cell.metadata, this.notebook.metadata);
+      const parsed = parseCell(sourceOf(cell as ICodeCell));
       const started = Date.now();
-      const result = await this.runCell(code, mode);
+      let mode: CellMode = 'local';
+      let result: CellRun;
+      if (isMagicError(parsed)) {
+        result = usageError(parsed.error);
+      } else {
+        const said = await this.perform(parsed.directives);
+        mode = parsed.dip?.mode ?? this.modeOf(cell.metadata);
+        const view = parsed.dip?.quiet ? [] : (parsed.dip?.see ?? this.viewOf(cell.metadata));
+        if (parsed.usesClient) {
+          await this.ddpGroup(); // %dipush and %dipull need the ranks
+        }
+        result = await this.runCell(parsed.code, mode, view);
+        if (said.length > 0) {
+          result.outputs.push({
+            output_type: 'stream',
+            name: 'stdout',
+            text: said.join('\n') + '\n'
+          });
+        }
+      }
       const codeCell = cell as ICodeCell;
       codeCell.outputs = result.outputs;
       codeCell.execution_count = result.executionCount;
@@ -112,18 +138,66 @@ class NotebookRunner {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.group?.stop(), this.local?.shutdown()]);
+    await Promise.all([this.group?.stop(), this.local?.shutdown(), this.kernelApi?.close()]);
   }
 
-  private async runCell(code: string, mode: CellMode): Promise<CellRun> {
+  private modeOf(metadata: unknown): CellMode {
+    const auto = this.auto ? { ddp: { auto: this.auto.on } } : this.notebook.metadata;
+    return cellMode(metadata, auto);
+  }
+
+  /** As the UI: the cell's `ddp.show`, else `%autodip`'s, else the notebook's, else rank 0. */
+  private viewOf(metadata: unknown): RankView {
+    const show = (m: unknown) => (m as { ddp?: { show?: RankView } } | undefined)?.ddp?.show;
+    return show(metadata) ?? this.auto?.view ?? show(this.notebook.metadata) ?? 'rank0';
+  }
+
+  /** `%autodip` and `%makedip` lines; gives what to print in the cell. */
+  private async perform(directives: Directive[]): Promise<string[]> {
+    const said: string[] = [];
+    for (const d of directives) {
+      if (d.kind === 'autodip') {
+        this.auto = { on: d.on, view: d.options.quiet ? [] : d.options.see };
+        said.push(`Auto-DDP is ${d.on ? 'on' : 'off'}.`);
+        continue;
+      }
+      if (d.gpus !== null || d.cpus !== null) {
+        this.shape = d.cpus !== null ? { ranks: d.cpus } : { gpus: d.gpus! };
+      }
+      if (d.action === 'kill') {
+        await this.group?.stop();
+      } else if (d.action === 'restart' && this.group && this.group.info().state !== 'stopped') {
+        await this.group.restart();
+      } else if (d.action !== 'info') {
+        const group = await this.ddpGroup();
+        if (group.info().state === 'stopped') {
+          await group.start(this.startRequest());
+        }
+      }
+      const info = this.group?.info();
+      said.push(
+        info && info.state !== 'stopped'
+          ? `DDP group: ${info.worldSize} x ${info.device?.toUpperCase()} ${info.state}`
+          : 'DDP group: stopped'
+      );
+    }
+    return said;
+  }
+
+  private startRequest(): StartGroupRequest {
+    // A run never restarts its group on its own: no warm spares.
+    return { kernelName: this.kernelName(), spares: false, ...this.options.group, ...this.shape };
+  }
+
+  private async runCell(code: string, mode: CellMode, view: RankView): Promise<CellRun> {
     if (mode === 'ddp') {
-      return this.runDdp(code);
+      return this.runDdp(code, view);
     }
     const local = await this.runLocal(code);
     if (mode === 'local' || local.failure) {
       return local;
     }
-    const ranks = await this.runDdp(code);
+    const ranks = await this.runDdp(code, view);
     return {
       outputs: [...local.outputs, ...ranks.outputs],
       executionCount: local.executionCount,
@@ -166,7 +240,7 @@ class NotebookRunner {
     };
   }
 
-  private async runDdp(code: string): Promise<CellRun> {
+  private async runDdp(code: string, view: RankView): Promise<CellRun> {
     const group = await this.ddpGroup();
     const summary = group.execute({ code });
     const finished = new Promise<ExecutionSummary>(resolve =>
@@ -179,13 +253,13 @@ class NotebookRunner {
     const rank0 = final.executionCount[0] ?? null;
     if (result === 'timeout') {
       return {
-        outputs: ddpCellOutputs(events, 'rank0'),
+        outputs: ddpCellOutputs(events, view),
         executionCount: rank0,
         failure: `on the ranks: timed out after ${this.options.timeoutSeconds} s`
       };
     }
     return {
-      outputs: ddpCellOutputs(events, 'rank0'),
+      outputs: ddpCellOutputs(events, view),
       executionCount: rank0,
       failure: ddpFailure(final, events)
     };
@@ -226,11 +300,23 @@ class NotebookRunner {
         python: await this.python(),
         onIopub: msg => this.localListener?.(msg)
       });
+      // `ddp` and Ddip's line magics, as in the UI, against the run's own group.
+      this.kernelApi = await serveKernelApi({
+        get: name => (name === 'run' ? (this.group ?? undefined) : undefined),
+        names: () => ['run']
+      });
+      await this.local.evaluate(
+        kernelClientCode(this.kernelApi.url, this.kernelApi.key, 'run'),
+        "''"
+      );
     }
     return this.local;
   }
 
   private async ddpGroup(): Promise<DdpGroup> {
+    if (this.group && this.group.info().state === 'stopped') {
+      await this.group.start(this.startRequest()); // after a %makedip -k
+    }
     if (!this.group) {
       this.options.log('starting the DDP group...');
       const group = new DdpGroup(
@@ -252,12 +338,7 @@ class NotebookRunner {
         }
       );
       this.group = group;
-      // A run never restarts its group: no warm spares.
-      const info = await group.start({
-        kernelName: this.kernelName(),
-        spares: false,
-        ...this.options.group
-      });
+      const info = await group.start(this.startRequest());
       this.options.log(
         `DDP group ready: ${info.worldSize} x ${info.device?.toUpperCase()} (${info.backend ?? 'no process group'})`
       );
@@ -283,6 +364,15 @@ class NotebookRunner {
   private save(): void {
     fs.writeFileSync(this.options.output, JSON.stringify(this.notebook, null, 1) + '\n');
   }
+}
+
+/** A cell whose magics are wrong: it runs nothing, and the run stops there. */
+function usageError(message: string): CellRun {
+  return {
+    outputs: [{ output_type: 'error', ename: 'UsageError', evalue: message, traceback: [message] }],
+    executionCount: null,
+    failure: `UsageError: ${message}`
+  };
 }
 
 function sourceOf(cell: ICodeCell): string {

@@ -8,6 +8,7 @@ import {
   ExecutionRecord,
   ExecutionSummary,
   GroupInfo,
+  KernelClientInfo,
   StartGroupRequest
 } from '../protocol/api';
 
@@ -58,6 +59,11 @@ export class DdpApi {
     return (
       await this.request<{ executions: ExecutionSummary[] }>('GET', `groups/${GROUP}/executions`)
     ).executions;
+  }
+
+  /** The code that gives a notebook kernel `ddp` and Ddip's line magics. */
+  kernelClient(): Promise<KernelClientInfo> {
+    return this.request('GET', 'kernel-client');
   }
 
   record(id: string, since = 0): Promise<ExecutionRecord> {

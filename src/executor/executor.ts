@@ -14,7 +14,10 @@ import { IDdpGroupManager } from '../group/tokens';
 import { IDdpExecutions } from '../panel/tokens';
 import { ExecutionSummary, OutputEvent } from '../protocol/api';
 import { cellMode } from '../protocol/cell-mode';
+import { DipOptions, isMagicError, parseCell } from '../protocol/magics';
 import { RankView } from '../protocol/outputs';
+import { performDirectives } from './directives';
+import { KernelClients, runLocalCode } from './local-run';
 import { RankOutputs } from './rank-outputs';
 
 export interface ExecutorSettings {
@@ -40,6 +43,7 @@ export class DdpCellExecutor implements INotebookCellExecutor {
   /** Bumped when a cell of the notebook fails; cells queued before that are skipped. */
   private readonly failures = new WeakMap<INotebookModel, number>();
   private readonly running = new Set<string>();
+  private readonly kernelClients: KernelClients;
 
   constructor(
     private readonly client: IDdpClient,
@@ -48,7 +52,9 @@ export class DdpCellExecutor implements INotebookCellExecutor {
     private readonly trans: TranslationBundle,
     /** Told which execution ran each cell, for the rank output panel. */
     private readonly executions: IDdpExecutions | null = null
-  ) {}
+  ) {
+    this.kernelClients = new KernelClients(client.api);
+  }
 
   /** True while some DDP execution of this tab runs (the interrupt button then reaches the ranks). */
   get isRunningOnRanks(): boolean {
@@ -80,28 +86,78 @@ export class DdpCellExecutor implements INotebookCellExecutor {
   }
 
   private async runNow(options: RunOptions): Promise<boolean> {
-    const mode = cellMode(
-      { ddp: options.cell.model.getMetadata('ddp') },
-      { ddp: options.notebook.getMetadata('ddp') }
+    const model = options.cell.model as ICodeCellModel;
+    const source = model.sharedModel.getSource();
+    const parsed = parseCell(source);
+    if (isMagicError(parsed)) {
+      return this.refuse(options, parsed.error);
+    }
+    let said: string[];
+    try {
+      said = await performDirectives(
+        parsed.directives,
+        options.notebook,
+        this.client.api,
+        this.groups,
+        this.kernelName(options),
+        this.trans
+      );
+    } catch (err) {
+      return this.refuse(options, (err as Error).message);
+    }
+    const mode =
+      parsed.dip?.mode ??
+      cellMode({ ddp: model.getMetadata('ddp') }, { ddp: options.notebook.getMetadata('ddp') });
+    let ok = true;
+    if (mode !== 'ddp') {
+      await this.kernelClients.ensure(options.sessionContext);
+      ok =
+        parsed.code === source
+          ? await runLocally(options)
+          : await runLocalCode(options, parsed.code);
+    }
+    if (ok && mode !== 'local') {
+      ok = await this.runOnRanks(options, mode === 'everywhere', parsed.code, parsed.dip);
+    }
+    if (said.length > 0) {
+      model.outputs.add({ output_type: 'stream', name: 'stdout', text: said.join('\n') + '\n' });
+    }
+    return ok;
+  }
+
+  /** A cell whose magics are wrong runs nothing; the error says what is wrong, in the cell. */
+  private refuse(options: RunOptions, message: string): boolean {
+    const cell = options.cell as CodeCell;
+    const model = cell.model;
+    model.sharedModel.transact(() => model.clearExecution(), false);
+    model.outputs.add({
+      output_type: 'error',
+      ename: 'UsageError',
+      evalue: message,
+      traceback: [`\u001b[0;31mUsageError\u001b[0m: ${message}`]
+    });
+    model.executionState = 'idle';
+    options.onCellExecuted({ cell, success: false });
+    return false;
+  }
+
+  private kernelName(options: RunOptions): string | undefined {
+    return (
+      options.sessionContext?.session?.kernel?.name ??
+      (options.notebook.getMetadata('kernelspec') as { name?: string } | undefined)?.name
     );
-    if (mode === 'local') {
-      return runLocally(options);
-    }
-    if (mode === 'everywhere' && !(await runLocally(options))) {
-      return false;
-    }
-    return this.runOnRanks(options, mode === 'everywhere');
   }
 
   /** Run the cell on the ranks; `append` keeps the outputs a local run just produced. */
-  private async runOnRanks(options: RunOptions, append: boolean): Promise<boolean> {
+  private async runOnRanks(
+    options: RunOptions,
+    append: boolean,
+    code: string,
+    dip: DipOptions | null
+  ): Promise<boolean> {
     const cell = options.cell as CodeCell;
     const model = cell.model;
-    const code = model.sharedModel.getSource();
-    const kernelName =
-      options.sessionContext?.session?.kernel?.name ??
-      (options.notebook.getMetadata('kernelspec') as { name?: string } | undefined)?.name;
-    if (!(await this.groups.ensureRunning(kernelName))) {
+    if (!(await this.groups.ensureRunning(this.kernelName(options)))) {
       model.executionState = 'idle';
       return false;
     }
@@ -130,7 +186,8 @@ export class DdpCellExecutor implements INotebookCellExecutor {
       options.onCellExecuted({ cell, success: false });
       return false;
     }
-    const final = await this.attach(cell, summary, before, notebookPath, !append);
+    const view = dip?.quiet ? [] : (dip?.see ?? this.viewOf(model, options.notebook));
+    const final = await this.attach(cell, summary, before, notebookPath, !append, view);
     if (options.notebookConfig.recordTiming) {
       model.setMetadata('execution', {
         ...((model.getMetadata('execution') as object) ?? {}),
@@ -159,12 +216,12 @@ export class DdpCellExecutor implements INotebookCellExecutor {
     summary: ExecutionSummary,
     before: IOutput[],
     notebookPath: string | undefined,
-    setCount = true
+    setCount: boolean,
+    view: RankView
   ): Promise<ExecutionSummary> {
     const model = cell.model;
     this.running.add(summary.id);
     this.executions?.set(model.id, summary.id, notebookPath);
-    const view = this.viewOf(model);
     const outputs = new RankOutputs();
     const render = () => {
       const { maxCellOutputChars } = this.settings();
@@ -212,7 +269,14 @@ export class DdpCellExecutor implements INotebookCellExecutor {
       }
       const unsaved = cell.model.executionCount === null && cell.model.outputs.length === 0;
       if (summary.status === 'running' || unsaved) {
-        void this.attach(cell, summary, [], panel.context.path);
+        void this.attach(
+          cell,
+          summary,
+          [],
+          panel.context.path,
+          true,
+          this.viewOf(cell.model, panel.model)
+        );
       }
     }
   }
@@ -280,15 +344,26 @@ export class DdpCellExecutor implements INotebookCellExecutor {
     });
   }
 
-  /** The cell's own choice (`ddp.show` in its metadata) or the default setting. */
-  private viewOf(model: ICodeCellModel): RankView {
-    const show = (model.getMetadata('ddp') as { show?: unknown } | undefined)?.show;
-    if (show === 'all' || show === 'rank0') {
-      return show;
-    }
-    if (Array.isArray(show) && show.every(r => Number.isInteger(r))) {
-      return show as number[];
-    }
-    return this.settings().showRanks;
+  /**
+   * The cell's own choice (`ddp.show` in its metadata), the notebook's (`%autodip on --see`), or
+   * the default setting.
+   */
+  private viewOf(model: ICodeCellModel, notebook: INotebookModel | null): RankView {
+    return (
+      viewIn(model.getMetadata('ddp')) ??
+      viewIn(notebook?.getMetadata('ddp')) ??
+      this.settings().showRanks
+    );
   }
+}
+
+function viewIn(ddp: unknown): RankView | null {
+  const show = (ddp as { show?: unknown } | undefined)?.show;
+  if (show === 'all' || show === 'rank0') {
+    return show;
+  }
+  if (Array.isArray(show) && show.every(r => Number.isInteger(r))) {
+    return show as number[];
+  }
+  return null;
 }

@@ -151,6 +151,7 @@ export const groupPlugin: JupyterFrontEndPlugin<IDdpGroupManager> = {
       });
 
     return {
+      startRequest,
       ensureRunning: async (kernelName: string | undefined) => {
         lastKernel = kernelName ?? lastKernel;
         if (running()) {

@@ -1,9 +1,13 @@
 import { Token } from '@lumino/coreutils';
 
+import type { StartGroupRequest } from '../protocol/api';
+
 /** Starting the DDP group the way the user configured it. */
 export interface IDdpGroupManager {
   /** True once the group is ready; starts it (asking first, unless configured not to) if needed. */
   ensureRunning(kernelName: string | undefined): Promise<boolean>;
+  /** A start request from the settings' defaults (and the last notebook's kernel), overridden. */
+  startRequest(overrides?: StartGroupRequest): StartGroupRequest;
 }
 
 export const IDdpGroupManager = new Token<IDdpGroupManager>(

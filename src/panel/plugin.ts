@@ -96,7 +96,19 @@ export const panelPlugin: JupyterFrontEndPlugin<void> = {
             rendermime,
             translator: translator ?? undefined,
             trans,
-            describe
+            describe,
+            actions: [
+              {
+                label: trans.__('Push…'),
+                caption: trans.__('Push variables of the notebook kernel to the ranks'),
+                run: () => void app.commands.execute('ddp:push-variables')
+              },
+              {
+                label: trans.__('Pull…'),
+                caption: trans.__('Pull variables of a rank into the notebook kernel'),
+                run: () => void app.commands.execute('ddp:pull-variables')
+              }
+            ]
           });
           created.restoreState(state);
           created.stateChanged.connect(() => void tracker.save(created));

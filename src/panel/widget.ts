@@ -44,6 +44,7 @@ export class RankOutputsPanel extends Widget {
     this.translator = options.translator;
     this.trans = options.trans;
     this.describe = options.describe;
+    this.actions = options.actions ?? [];
     this.limits = options.limits ?? PANEL_LIMITS;
     this.title.label = this.trans.__('DDP Rank Outputs');
     this.title.caption = this.trans.__('Every rank’s output of the running or selected DDP cell');
@@ -167,6 +168,7 @@ export class RankOutputsPanel extends Widget {
   private readonly describe: (executionId: string) => string | null;
   private readonly limits: BufferLimits;
   private readonly header: Widget;
+  private readonly actions: PanelAction[];
   private readonly body: Panel;
   private readonly empty: Widget;
   private readonly panes = new Map<number, RankPane>();
@@ -237,6 +239,15 @@ export class RankOutputsPanel extends Widget {
       this._follow = this.followInput.checked;
       this._stateChanged.emit();
     });
+
+    for (const action of this.actions) {
+      const button = document.createElement('button');
+      button.className = 'jp-Button jp-mod-styled jp-mod-reject jp-ddp-RankPanel-action';
+      button.textContent = action.label;
+      button.title = action.caption;
+      button.addEventListener('click', () => action.run());
+      controls.append(button);
+    }
 
     this.tabsNode = document.createElement('div');
     this.tabsNode.className = 'jp-ddp-RankPanel-tabs';
@@ -570,6 +581,14 @@ export interface RankOutputsPanelOptions {
   /** Where an execution comes from ("train.ipynb, cell 3"), or null when unknown. */
   describe: (executionId: string) => string | null;
   limits?: BufferLimits;
+  /** Buttons in the header (push and pull). */
+  actions?: PanelAction[];
+}
+
+export interface PanelAction {
+  label: string;
+  caption: string;
+  run(): void;
 }
 
 function setText(node: HTMLElement, text: string): void {

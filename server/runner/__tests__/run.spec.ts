@@ -90,6 +90,41 @@ describe('jupyter-ddp run', () => {
     expect(await eventually(() => pids.every(pid => !isRunning(pid)), 5_000)).toBe(true);
   });
 
+  it("reads Ddip's magics like the UI: %%dip, %dipush, %dipull, %autodip, ddp.run", () => {
+    const { result, cells } = run(
+      notebook([
+        [null, '%load_ext Ddip\n%makedip -g all'],
+        [null, '%%dip everywhere\nimport os'],
+        [null, 'def double(v): return 2 * v\ndata = {"a": 1}\n%dipush double data'],
+        [
+          null,
+          '%%dip --see all\nresult = double(data["a"]) + int(os.environ["RANK"])\nprint(result)'
+        ],
+        [null, '%dipull -r 1 result\nprint("pulled", result)'],
+        [null, '%autodip on\nprint("auto", os.environ["RANK"])'],
+        [null, '#dip_locally\nprint(ddp.run(lambda: int(os.environ["RANK"])), ddp.world_size)']
+      ])
+    );
+    expect(result.stderr).toContain('7/7 cell 7 [local] ok');
+    expect(result.status).toBe(0);
+    expect(streamText(cells[0])).toBe('DDP group: 2 x CPU ready\n');
+    expect(streamText(cells[3])).toBe('[rank 0] 2\n[rank 1] 3\n');
+    expect(streamText(cells[4])).toBe('pulled 3\n');
+    expect(streamText(cells[5])).toBe('auto 0\nAuto-DDP is on.\n');
+    expect(streamText(cells[6])).toBe('[0, 1] 2\n');
+  });
+
+  it('refuses a cell with a bad magic flag, running nothing of it', () => {
+    const { result, cells } = run(notebook([[null, 'print("ran")\n%dipull --bogus x']]));
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain(
+      'cell 1 [local] failed UsageError: %dipull: unknown flag --bogus'
+    );
+    expect(cells[0].outputs).toEqual([
+      expect.objectContaining({ output_type: 'error', ename: 'UsageError' })
+    ]);
+  });
+
   it('sends unmarked cells to the ranks under auto-DDP, keeping local-marked ones local', () => {
     const { result, cells } = run(
       notebook(
