@@ -5,6 +5,7 @@ import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
 import { IDdpClient } from '../client/tokens';
 import { KernelClients } from '../executor/local-run';
+import { IDdpGroupManager } from '../group/tokens';
 import { isMagicError, parseCell } from '../protocol/magics';
 
 export const TransferCommandIDs = {
@@ -21,11 +22,12 @@ export const transferPlugin: JupyterFrontEndPlugin<void> = {
   id: 'jupyterlab-ddp:transfer',
   description: 'Push and pull variables between the notebook kernel and the DDP ranks.',
   autoStart: true,
-  requires: [IDdpClient, INotebookTracker],
+  requires: [IDdpClient, IDdpGroupManager, INotebookTracker],
   optional: [ICommandPalette, ITranslator],
   activate: (
     app: JupyterFrontEnd,
     client: IDdpClient,
+    groups: IDdpGroupManager,
     notebooks: INotebookTracker,
     palette: ICommandPalette | null,
     translator: ITranslator | null
@@ -44,6 +46,10 @@ export const transferPlugin: JupyterFrontEndPlugin<void> = {
       const parsed = parseCell(line);
       if (isMagicError(parsed)) {
         await showErrorMessage(trans.__('Cannot transfer'), parsed.error);
+        return;
+      }
+      // Like a DDP cell: no group yet offers to start one.
+      if (!(await groups.ensureRunning(kernel.name))) {
         return;
       }
       await clients.ensure(context);

@@ -1,6 +1,14 @@
 import { expect, Page, test } from '@playwright/test';
 
-import { cell, openNotebook, outputOf, stopGroup, watchConsole, writeNotebook } from './helpers';
+import {
+  cell,
+  openNotebook,
+  outputOf,
+  runFromPalette,
+  stopGroup,
+  watchConsole,
+  writeNotebook
+} from './helpers';
 
 /**
  * Ddip's user guide (the walkthrough of its notebook), cell by cell, unchanged, in JupyterLab on 4
@@ -126,4 +134,34 @@ test('a Ddip magic with a bad flag runs nothing and says what is wrong', async (
   await expect(outputOf(page, 0)).toContainText('--bogus');
   await run(page, 1);
   await expect(outputOf(page, 1)).toHaveText('False');
+});
+
+test('push from the rank output panel and pull from the palette', async ({ page, request }) => {
+  await writeNotebook(request, 'transfer.ipynb', [
+    ['local', 'pushed_value = 41'],
+    ['ddp', 'import os\nprint(pushed_value + 1)\nrank_value = int(os.environ["RANK"]) * 10'],
+    ['local', 'print(rank_value)']
+  ]);
+  await openNotebook(page, 'transfer.ipynb');
+  await run(page, 0);
+
+  await runFromPalette(page, 'DDP Rank Outputs');
+  await page.locator('.jp-ddp-RankPanel-action', { hasText: 'Push…' }).click();
+  await page.locator('.jp-Dialog input').fill('pushed_value');
+  await page.locator('.jp-Dialog .jp-mod-accept').click();
+  await expect(
+    page.locator('.jp-toast-message', { hasText: 'Pushed: pushed_value' })
+  ).toBeVisible();
+
+  await run(page, 1);
+  await expect(outputOf(page, 1)).toHaveText('42');
+
+  await runFromPalette(page, 'Pull Variables from a DDP Rank…');
+  await page.locator('.jp-Dialog input').fill('-r 1 rank_value');
+  await page.locator('.jp-Dialog .jp-mod-accept').click();
+  await expect(
+    page.locator('.jp-toast-message', { hasText: 'Pulled: -r 1 rank_value' })
+  ).toBeVisible();
+  await run(page, 2);
+  await expect(outputOf(page, 2)).toHaveText('10');
 });
