@@ -28,7 +28,7 @@ const RUNS = {
   passRuns: QUICK ? 50 : 300,
   outputRuns: QUICK ? 1 : 3,
   push100: QUICK ? 1 : 3,
-  push1g: QUICK ? 0 : 2
+  push1g: QUICK ? 1 : 3
 };
 const OUTPUT_LINES = 200_000;
 const OUTPUT_CODE = `for i in range(${OUTPUT_LINES}):\n    print("line", i)`;
@@ -160,11 +160,90 @@ class Ours extends Lab {
       r.restart.push(await this.timed('POST', '/ddp/api/groups/default/restart'));
       log(`ours: restart ${i + 1}: ${r.restart.at(-1).toFixed(2)} s`);
     }
+    r.transfers = await this.transfers();
     await this.api('DELETE', '/ddp/api/groups/default');
     r.launchSeconds = this.launchSeconds;
     r.rssAtLaunch = this.rssAtLaunch;
     return r;
   }
+}
+
+/**
+ * Push and pull as a notebook does them: a notebook kernel (the server's own kernel client) with
+ * the `ddp` client from GET /ddp/api/kernel-client, timing `ddp.push` / `ddp.pull` inside it.
+ */
+Ours.prototype.transfers = async function transfers() {
+  const kernel = await startKernel('notebook');
+  const t = { push: { '100MiB': [], '1GiB': [] }, pushRead: [], pull: [], pullRead: [] };
+  const timed = async code =>
+    Number(
+      await kernel.evaluate(
+        `_t0 = time.perf_counter()\n${code}\n_t = time.perf_counter() - _t0`,
+        '_t'
+      )
+    );
+  try {
+    await kernel.evaluate((await this.api('GET', '/ddp/api/kernel-client')).code, "''");
+    await kernel.evaluate('import numpy as np, time', "''");
+    await this.cell('import numpy as np');
+    for (const [size, n, runs] of [
+      ['100MiB', 25 * 2 ** 20, RUNS.push100],
+      ['1GiB', 2 ** 28, RUNS.push1g]
+    ]) {
+      await kernel.evaluate(`a = np.ones(${n}, dtype=np.float32)`, "''");
+      for (let i = 0; i < runs; i++) {
+        await quiet(this.pid);
+        t.push[size].push(await timed('ddp.push(a=a)'));
+        // Every rank has it whole; for 1 GiB, also time a push that every rank reads in full.
+        await this.cell(`assert a.shape == (${n},) and float(a[-1]) == 1.0`);
+        if (size === '1GiB') {
+          t.pushRead.push(
+            await timed(
+              'ddp.push(a=a)\nddp.run(lambda: float(__import__("IPython").get_ipython().user_ns["a"].sum()))'
+            )
+          );
+        }
+        await this.cell('del a');
+      }
+      log(`ours: push ${size}: ${median(t.push[size]).toFixed(2)} s`);
+    }
+    await kernel.evaluate('del a', "''");
+    await this.cell(`b = np.ones(${2 ** 28}, dtype=np.float32)`);
+    for (let i = 0; i < RUNS.push1g; i++) {
+      await quiet(this.pid);
+      t.pull.push(await timed('x = ddp.pull("b")'));
+      t.pullRead.push(await timed('x = ddp.pull("b")\nfloat(x.sum())'));
+      await kernel.evaluate('del x', "''");
+    }
+    await this.cell('del b');
+    log(
+      `ours: pull 1GiB: ${median(t.pull).toFixed(2)} s, with a full read ${median(t.pullRead).toFixed(2)} s`
+    );
+  } finally {
+    await kernel.kill();
+  }
+  return t;
+};
+
+/** A plain kernel of the python3 spec, driven by the server's own kernel client. */
+async function startKernel(label, onIopub = () => undefined) {
+  const { Kernel } = require(path.join(ROOT, 'server-lib', 'server', 'kernel', 'kernel.js'));
+  const { getKernelSpec } = require(
+    path.join(ROOT, 'server-lib', 'server', 'kernel', 'kernelspec.js')
+  );
+  const { createRuntimeDir } = require(
+    path.join(ROOT, 'server-lib', 'server', 'kernel', 'connection.js')
+  );
+  const runtimeDir = createRuntimeDir();
+  return Kernel.start({
+    spec: await getKernelSpec('python3'),
+    label,
+    runtimeDir,
+    cwd: runtimeDir,
+    env: { OMP_NUM_THREADS: '1' },
+    python: PYTHON,
+    onIopub
+  });
 }
 
 // ---------------------------------------------------------------- the floor: one plain kernel, no server
@@ -424,7 +503,7 @@ function report(m, ours, ippSeconds, base) {
     ],
     [
       'Push 100 MiB float32 array to every rank (s)',
-      'not implemented yet',
+      spread(ours.transfers.push['100MiB'], 2),
       ipp.push['100MiB'].length ? spread(ipp.push['100MiB'], 2) : '—',
       '—',
       '—',
@@ -432,12 +511,29 @@ function report(m, ours, ippSeconds, base) {
     ],
     [
       'Push 1 GiB float32 array to every rank (s)',
-      'not implemented yet',
+      spread(ours.transfers.push['1GiB'], 2),
       ipp.push['1GiB'].length ? spread(ipp.push['1GiB'], 2) : '—',
       '—',
       '—',
+      `< 2 s: ${median(ours.transfers.push['1GiB']) < 2 ? 'met' : 'missed'}`
+    ],
+    [
+      '… and every rank reads all of it (`a.sum()` via `ddp.run`) (s)',
+      spread(ours.transfers.pushRead, 2),
+      '—',
+      '—',
+      '—',
       ''
-    ]
+    ],
+    [
+      'Pull 1 GiB float32 array from rank 0 (s)',
+      spread(ours.transfers.pull, 2),
+      '—',
+      '—',
+      '—',
+      `< 2 s: ${median(ours.transfers.pull) < 2 ? 'met' : 'missed'}`
+    ],
+    ['… and read all of it (`x.sum()`) (s)', spread(ours.transfers.pullRead, 2), '—', '—', '—', '']
   ];
   const table = rows
     .map(
