@@ -94,13 +94,17 @@ export class KernelChannels {
         try {
           msg = deserialize(frames, this.key);
         } catch (err) {
-          if (err instanceof SignatureError) {
-            warn(`${this.label}: dropped a message on ${channel}: ${err.message}`);
-            continue;
-          }
-          throw err;
+          // Unsigned, badly signed, or signed but not JSON: drop it, keep the channel.
+          const reason = err instanceof SignatureError ? err.message : `unreadable (${err})`;
+          warn(`${this.label}: dropped a message on ${channel}: ${reason}`);
+          continue;
         }
-        this.onMessage(msg, channel);
+        try {
+          this.onMessage(msg, channel);
+        } catch (err) {
+          // One message a listener chokes on must not end the channel for every later one.
+          warn(`${this.label}: ${msg.header.msg_type} on ${channel} failed: ${err}`);
+        }
       }
     } catch (err) {
       if (!this.closed) {

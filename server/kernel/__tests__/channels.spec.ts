@@ -3,7 +3,7 @@ import * as zmq from 'zeromq';
 import { KernelChannels } from '../channels';
 import { allocateConnection, zmqUrl } from '../connection';
 import { JupyterMessage, makeMessage } from '../message';
-import { serialize } from '../wire';
+import { serialize, sign } from '../wire';
 
 /** KernelChannels against a fake kernel made of real ZeroMQ sockets. */
 describe('kernel channels', () => {
@@ -21,7 +21,13 @@ describe('kernel channels', () => {
       warnings.push(String(chunk));
       return true;
     });
-    const channels = new KernelChannels(info, 'session', msg => received.push(msg), 'fake kernel');
+    const listener = (msg: JupyterMessage) => {
+      received.push(msg);
+      if (msg.content.text === 'poison') {
+        throw new Error('poisoned');
+      }
+    };
+    const channels = new KernelChannels(info, 'session', listener, 'fake kernel');
     try {
       // Publish until the subscription is live (PUB drops messages sent before SUB connects).
       const hello = makeMessage('status', { execution_state: 'idle' }, 'kernel');
@@ -42,6 +48,18 @@ describe('kernel channels', () => {
       expect(warnings.join('')).toContain(
         'fake kernel: dropped a message on iopub: bad message signature'
       );
+
+      // A signed message that is not JSON, and one the listener throws on, are dropped alone.
+      received.length = 0;
+      const parts = ['{"msg_type": ', '{}', '{}', '{}'].map(p => Buffer.from(p));
+      await pub.send([Buffer.from('<IDS|MSG>'), Buffer.from(sign(key, parts)), ...parts]);
+      const poison = makeMessage('stream', { name: 'stdout', text: 'poison' }, 'kernel');
+      await pub.send(serialize(poison, key));
+      await pub.send(serialize(genuine, key));
+      await new Promise(r => setTimeout(r, 200));
+      expect(received.map(m => m.content.text)).toEqual(['poison', 'genuine']);
+      expect(warnings.join('')).toContain('fake kernel: dropped a message on iopub: unreadable');
+      expect(warnings.join('')).toContain('fake kernel: stream on iopub failed: Error: poisoned');
 
       // And what we send is signed with the connection key.
       channels.send('shell', 'kernel_info_request', {});
