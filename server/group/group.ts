@@ -1,5 +1,4 @@
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 
 import {
@@ -32,7 +31,6 @@ import { SpareRecipe, WarmPool } from './warm-pool';
 
 export const DEFAULT_CPU_RANKS = 2;
 export const DEFAULT_TIMEOUT_SECONDS = 1800;
-const MASTER_LISTEN_TIMEOUT_MS = 120_000;
 
 /** Where ranks run and what runs them. */
 export interface GroupEnvironment {
@@ -194,7 +192,7 @@ export class DdpGroup {
     this.device = plan.device;
     this.shape = {
       worldSize: plan.worldSize,
-      masterPort: await freeLoopbackPort(),
+      masterPort: null,
       cudaVisibleDevices: plan.cudaVisibleDevices,
       runId: newRunId()
     };
@@ -400,8 +398,7 @@ export class DdpGroup {
     if (spare) {
       try {
         spare.adopt(label, onIopub);
-        const encoded = Buffer.from(JSON.stringify(env)).toString('base64');
-        await spare.evaluate('', `_ddp_set_environment('${encoded}')`);
+        await setEnvironment(spare, env);
         return spare;
       } catch {
         await spare.kill();
@@ -439,26 +436,41 @@ export class DdpGroup {
       throw new Error('the group was stopped while starting');
     }
     const torch = prepared[0];
-    if (!torch.torch) {
-      this.backend = null;
-      this.notices.push(
-        `torch is not importable on the ranks (${torch.error}); they run as a plain parallel kernel pool.`
-      );
-      return false;
-    }
-    if (request.initProcessGroup === false) {
+    if (!torch.torch || request.initProcessGroup === false) {
+      // Nothing of ours will listen: hand out a free port, as torchrun does, for user code's own
+      // init_process_group.
+      await this.setMasterPort(await freeLoopbackPort());
+      if (!torch.torch) {
+        this.backend = null;
+        this.notices.push(
+          `torch is not importable on the ranks (${torch.error}); they run as a plain parallel kernel pool.`
+        );
+        return false;
+      }
       this.notices.push('The torch process group was not initialised (initProcessGroup: false).');
       return true;
     }
     const backend = this.device === 'gpu' ? 'nccl' : 'gloo';
     const timeout = request.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
-    const init = (r: Rank) =>
-      r.kernel.evaluate('', `_ddp_init_process_group(${JSON.stringify(backend)}, ${timeout})`);
-    const first = init(this.ranks[0]);
-    await Promise.race([waitForListener(this.shape!.masterPort, MASTER_LISTEN_TIMEOUT_MS), first]);
-    await Promise.all([first, ...this.ranks.slice(1).map(init)]);
+    const { port } = (await callRank(this.ranks[0].kernel, `_ddp_listen(${timeout})`)) as {
+      port: number;
+    };
+    this.shape!.masterPort = port;
+    await Promise.all(
+      this.ranks.map(r =>
+        r.kernel.evaluate(
+          '',
+          `_ddp_init_process_group(${JSON.stringify(backend)}, ${timeout}, ${port})`
+        )
+      )
+    );
     this.backend = backend;
     return true;
+  }
+
+  private async setMasterPort(port: number): Promise<void> {
+    this.shape!.masterPort = port;
+    await Promise.all(this.ranks.map(r => setEnvironment(r.kernel, { MASTER_PORT: String(port) })));
   }
 
   private onIopub(rank: number, msg: JupyterMessage): void {
@@ -553,22 +565,8 @@ export class DdpGroup {
   }
 }
 
-/** Resolves once something accepts TCP connections on the loopback port. */
-async function waitForListener(port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const open = await new Promise<boolean>(resolve => {
-      const socket = net.connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (open) {
-      return;
-    }
-    await new Promise(r => setTimeout(r, 20));
-  }
-  throw new Error(`rank 0 did not listen on port ${port} within ${timeoutMs / 1000} s`);
+/** Add variables to a kernel's os.environ (the bootstrap's _ddp_set_environment). */
+async function setEnvironment(kernel: Kernel, env: Record<string, string>): Promise<void> {
+  const encoded = Buffer.from(JSON.stringify(env)).toString('base64');
+  await kernel.evaluate('', `_ddp_set_environment('${encoded}')`);
 }

@@ -3,7 +3,11 @@ import { randomUUID } from 'node:crypto';
 /** What every rank of a group shares. */
 export interface GroupShape {
   worldSize: number;
-  masterPort: number;
+  /**
+   * The rendezvous port: null until known. Rank 0 listens on a port the OS picks and the others
+   * learn it then, so no other process can take it between its choice and its use.
+   */
+  masterPort: number | null;
   /** Comma list of the chosen GPUs, the same for every rank; null for CPU ranks. */
   cudaVisibleDevices: string | null;
   runId: string;
@@ -17,6 +21,7 @@ export function newRunId(): string {
  * torchrun's environment for one rank on this machine, so torch, accelerate and Lightning code
  * behaves as under `torchrun --nproc-per-node=N`. As with torchrun, every rank sees all chosen GPUs
  * and LOCAL_RANK picks its own (so `cuda:{LOCAL_RANK}` code keeps working); CPU ranks see none.
+ * MASTER_PORT is left out while the port is not known yet; the ranks get it before any user code.
  */
 export function rankEnvironment(rank: number, shape: GroupShape): Record<string, string> {
   const n = String(shape.worldSize);
@@ -31,7 +36,7 @@ export function rankEnvironment(rank: number, shape: GroupShape): Record<string,
     ROLE_WORLD_SIZE: n,
     GROUP_WORLD_SIZE: '1',
     MASTER_ADDR: '127.0.0.1',
-    MASTER_PORT: String(shape.masterPort),
+    ...(shape.masterPort === null ? {} : { MASTER_PORT: String(shape.masterPort) }),
     TORCHELASTIC_RUN_ID: shape.runId,
     TORCHELASTIC_RESTART_COUNT: '0',
     TORCHELASTIC_MAX_RESTARTS: '0',
