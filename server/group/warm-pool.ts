@@ -1,5 +1,12 @@
 import { Kernel } from '../kernel/kernel';
 import { KernelSpec } from '../kernel/kernelspec';
+import { warn } from '../log';
+
+/**
+ * A spare starts right after its group did, with the same kernelspec, so it should answer as fast
+ * as the ranks did; one that has not answered in this long is stuck and is dropped.
+ */
+const SPARE_READY_TIMEOUT_MS = 60_000;
 
 /** How spares are started; a spare is only handed to a group whose ranks would start the same way. */
 export interface SpareRecipe {
@@ -20,7 +27,7 @@ export interface WarmPoolOptions {
 
 interface Spare {
   abort: AbortController;
-  /** Once it has answered. */
+  /** Set once it has answered (its start-up handshake is done). */
   kernel: Kernel | null;
   /** Resolves with the kernel once it has answered and warmed up. */
   ready: Promise<Kernel>;
@@ -61,18 +68,20 @@ export class WarmPool {
   }
 
   /**
-   * A spare of `recipe` (warm ones first), now the caller's to adopt or kill; undefined when there
-   * is none. The promise rejects if the spare dies or fails before it is warm.
+   * A spare of `recipe`, now the caller's to adopt or kill: a warm one, else one that has answered
+   * and is still importing torch. A spare that has not answered yet is never handed out: it may
+   * never answer, and a rank should start a kernel of its own rather than wait to find out.
+   * Undefined when there is none; the promise rejects if the spare dies or fails to warm up.
    */
   take(recipe: SpareRecipe): Promise<Kernel> | undefined {
-    if (recipeKey(recipe) !== this.key || this.spares.length === 0) {
+    if (recipeKey(recipe) !== this.key) {
       return undefined;
     }
-    const index = Math.max(
-      0,
-      this.spares.findIndex(s => s.warm)
-    );
-    return this.spares.splice(index, 1)[0].ready;
+    const index = [
+      this.spares.findIndex(s => s.warm),
+      this.spares.findIndex(s => s.kernel !== null)
+    ].find(i => i >= 0);
+    return index === undefined ? undefined : this.spares.splice(index, 1)[0].ready;
   }
 
   /** Resolves once every spare now in the pool is warm (or gone); gives how many are warm. */
@@ -94,7 +103,12 @@ export class WarmPool {
   private spawn(): void {
     const spare = { abort: new AbortController(), kernel: null, warm: false } as Spare;
     spare.ready = this.start(spare, this.recipe!);
-    spare.ready.catch(() => this.drop(spare));
+    spare.ready.catch((err: Error) => {
+      // Dropped while still in the pool is a failure worth a word; taken or cleared is not.
+      if (this.drop(spare) && !spare.abort.signal.aborted) {
+        warn(`a warm spare kernel was dropped: ${err.message}`);
+      }
+    });
     this.spares.push(spare);
   }
 
@@ -107,7 +121,8 @@ export class WarmPool {
       env: recipe.env,
       python: this.options.python,
       onIopub: () => undefined,
-      signal: spare.abort.signal
+      signal: spare.abort.signal,
+      readyTimeoutMs: SPARE_READY_TIMEOUT_MS
     });
     spare.kernel = kernel;
     void kernel.exited.then(() => this.onExit(spare));

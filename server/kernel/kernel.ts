@@ -24,6 +24,8 @@ export interface KernelOptions {
   onIopub: (msg: JupyterMessage) => void;
   /** Aborting it while the kernel starts kills it, and start() rejects. */
   signal?: AbortSignal;
+  /** How long start() waits for the kernel to answer before killing it (default 120 s). */
+  readyTimeoutMs?: number;
 }
 
 /** How a kernel process ended. */
@@ -255,7 +257,8 @@ export class Kernel {
   }
 
   private async handshake(): Promise<void> {
-    const deadline = Date.now() + READY_TIMEOUT_MS;
+    const timeoutMs = this.options.readyTimeoutMs ?? READY_TIMEOUT_MS;
+    const deadline = Date.now() + timeoutMs;
     const asked = new Set<string>();
     let sawIopub = false;
     let sawReply = false;
@@ -272,7 +275,8 @@ export class Kernel {
           throw new KernelDiedError(this.label, this.exit);
         }
         if (Date.now() > deadline) {
-          throw new Error(`${this.label} did not answer within ${READY_TIMEOUT_MS / 1000} s`);
+          const said = this.output.length ? `; its last output:\n${this.output.join('\n')}` : '';
+          throw new Error(`${this.label} did not answer within ${timeoutMs / 1000} s${said}`);
         }
         const header = this.channels.send('shell', 'kernel_info_request', {});
         asked.add(header.msg_id);

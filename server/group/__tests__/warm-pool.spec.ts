@@ -151,4 +151,57 @@ describe('warm spares', () => {
     expect(spareProcesses()).toEqual([]);
     await group.stop();
   });
+
+  describe('with spares that never answer', () => {
+    const originalJupyterPath = process.env.JUPYTER_PATH;
+    let specDir: string;
+
+    beforeAll(() => {
+      // Kernels started without RANK (spares, before they are handed a rank) hang before
+      // ipykernel starts: alive, silent, never answering. Ranks started fresh work.
+      specDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ddp-stuck-spares-'));
+      fs.mkdirSync(path.join(specDir, 'kernels', 'stuckspares'), { recursive: true });
+      fs.writeFileSync(
+        path.join(specDir, 'kernels', 'stuckspares', 'kernel.json'),
+        JSON.stringify({
+          argv: [
+            '/bin/sh',
+            '-c',
+            'test -n "$RANK" || sleep 600; exec /usr/bin/python3 -m ipykernel_launcher -f "$0"',
+            '{connection_file}'
+          ],
+          display_name: 'Python 3 (spares hang)',
+          language: 'python'
+        })
+      );
+      process.env.JUPYTER_PATH = specDir;
+    });
+
+    afterAll(() => {
+      process.env.JUPYTER_PATH = originalJupyterPath;
+      fs.rmSync(specDir, { recursive: true, force: true });
+    });
+
+    it('a restart starts kernels of its own rather than wait for them', async () => {
+      const before = await group.start({ ranks: 2, kernelName: 'stuckspares' });
+      // the pool has started its two spares, which hang in `sleep` (argv "sleep", "600")
+      const sleeping = () => pidsWithArg('sleep\x00600');
+      expect(await eventually(() => sleeping().length === 2, 10_000)).toBe(true);
+      const stuck = sleeping();
+
+      const after = await group.restart();
+      expect(after).toMatchObject({ state: 'ready', worldSize: 2, backend: 'gloo' });
+      // Fresh ranks, not the spares, which are still there, still waiting: nobody waited for them.
+      expect(after.ranks.map(r => r.pid)).not.toEqual(before.ranks.map(r => r.pid));
+      expect(stuck.every(isRunning)).toBe(true);
+      const reduced = await run(
+        'import torch, torch.distributed as dist\nt = torch.tensor([1.0])\ndist.all_reduce(t)\nprint(t.item())'
+      );
+      expect(reduced.stdout).toEqual({ 0: '2.0\n', 1: '2.0\n' });
+
+      await group.stop();
+      expect(await eventually(() => allProcesses().length === 0, 5_000)).toBe(true);
+      expect(stuck.some(isRunning)).toBe(false);
+    });
+  });
 });
