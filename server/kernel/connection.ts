@@ -41,10 +41,15 @@ export function createRuntimeDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'jupyter-ddp-'));
 }
 
-/** Write the connection file readable by us alone (0600); returns its path. */
-export function writeConnectionFile(dir: string, name: string, info: ConnectionInfo): string {
-  const file = path.join(dir, `kernel-${name}.json`);
-  fs.writeFileSync(file, JSON.stringify(info, null, 2), { mode: 0o600 });
+/**
+ * Write the connection file readable by us alone (0600), under a name no other kernel has: a
+ * kernel that exits removes its file, which must not be the file of one started after it with the
+ * same label (a rank of the next run). Returns its path.
+ */
+export function writeConnectionFile(dir: string, label: string, info: ConnectionInfo): string {
+  const slug = label.replace(/[^\w.-]+/g, '-');
+  const file = path.join(dir, `kernel-${slug}-${randomUUID().slice(0, 8)}.json`);
+  fs.writeFileSync(file, JSON.stringify(info, null, 2), { mode: 0o600, flag: 'wx' });
   return file;
 }
 
