@@ -2,8 +2,9 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 
+import { warn } from '../log';
 import { guarded } from '../process/guard';
-import { signalGroup, terminateGroup } from '../process/tree';
+import { killGroup, signalGroup, terminateGroup } from '../process/tree';
 import { KernelChannels } from './channels';
 import { allocateConnection, writeConnectionFile } from './connection';
 import { Channel, JupyterMessage, MessageHeader, parentId } from './message';
@@ -56,9 +57,14 @@ interface PendingExecution {
   reject: (err: Error) => void;
 }
 
-const OUTPUT_TAIL_LINES = 30;
+const OUTPUT_TAIL_LINES = 40;
 const READY_TIMEOUT_MS = 120_000;
 const HANDSHAKE_RETRY_MS = 100;
+/** Starts of a kernel that found one of its ports taken (EADDRINUSE), before giving up. */
+const START_ATTEMPTS = 3;
+const ADDRESS_IN_USE = /Address already in use/;
+/** At most this long from a kernel's exit to its pipes' end, for its last output lines. */
+const STDIO_DRAIN_MS = 200;
 
 /**
  * One kernel process (under the guard, leading its own process group) and its channels.
@@ -80,28 +86,60 @@ export class Kernel {
     private options: KernelOptions,
     connectionFile: string
   ) {
-    const keep = (chunk: Buffer) => {
-      this.output.push(...chunk.toString().split('\n').filter(Boolean));
-      this.output = this.output.slice(-OUTPUT_TAIL_LINES);
+    // Whole lines only: a line can come in several chunks (faulthandler writes word by word).
+    const partial = { stdout: '', stderr: '' };
+    const keep = (stream: keyof typeof partial) => (chunk: Buffer) => {
+      const lines = (partial[stream] + chunk.toString()).split('\n');
+      partial[stream] = lines.pop()!;
+      this.output = [...this.output, ...lines.filter(Boolean)].slice(-OUTPUT_TAIL_LINES);
     };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
+    child.stdout?.on('data', keep('stdout'));
+    child.stderr?.on('data', keep('stderr'));
+    const closed = new Promise(resolve => child.once('close', resolve));
     this.exited = new Promise(resolve => {
-      child.once('exit', (code, signal) => {
-        this.exit = { code, signal, output: this.output };
+      child.once('exit', async (code, signal) => {
+        fs.rmSync(connectionFile, { force: true });
+        // Its children go with it (they would hold its pipes open), and its last words, which
+        // may still be in the pipes when 'exit' comes, are read before they are reported.
+        killGroup(child);
+        await Promise.race([closed, new Promise(r => setTimeout(r, STDIO_DRAIN_MS))]);
+        const unfinished = [partial.stdout, partial.stderr].filter(Boolean);
+        this.exit = {
+          code,
+          signal,
+          output: [...this.output, ...unfinished].slice(-OUTPUT_TAIL_LINES)
+        };
         const err = new KernelDiedError(this.options.label, this.exit);
         for (const p of this.pending.values()) {
           p.reject(err);
         }
         this.pending.clear();
-        fs.rmSync(connectionFile, { force: true });
         resolve(this.exit);
       });
     });
   }
 
-  /** Spawn the kernel and resolve once it answers on shell and publishes on iopub. */
+  /**
+   * Spawn the kernel and resolve once it answers on shell and publishes on iopub. Its ports are
+   * found free here and bound by the kernel a moment later, as jupyter_client does it; should
+   * another process take one meanwhile, the kernel exits at once, and starts again on new ports.
+   */
   static async start(options: KernelOptions): Promise<Kernel> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await Kernel.startOnce(options);
+      } catch (err) {
+        const portTaken =
+          err instanceof KernelDiedError && err.exit.output.some(l => ADDRESS_IN_USE.test(l));
+        if (!portTaken || attempt === START_ATTEMPTS) {
+          throw err;
+        }
+        warn(`${options.label}: one of its ports was taken before it could bind it; trying others`);
+      }
+    }
+  }
+
+  private static async startOnce(options: KernelOptions): Promise<Kernel> {
     const info = await allocateConnection(options.spec.name);
     options.signal?.throwIfAborted();
     const connectionFile = writeConnectionFile(options.runtimeDir, options.label, info);
@@ -119,6 +157,9 @@ export class Kernel {
         ...process.env,
         ...options.spec.env,
         PYDEVD_DISABLE_FILE_VALIDATION: '1',
+        // As jupyter_client sets it: ipykernel then prints no "To connect another client…"
+        // banner (which would be all a dead rank's last output shows).
+        JPY_PARENT_PID: String(process.pid),
         ...options.env
       }
     });

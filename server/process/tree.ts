@@ -41,6 +41,16 @@ export async function terminateGroup(child: ChildProcess, graceMs: number): Prom
   await Promise.race([exited(child), killLater]);
   clearTimeout(timer);
   // Kernels and helpers that share the group but outlived the leader go too.
+  killGroup(child);
+  await exited(child);
+}
+
+/**
+ * SIGKILL whatever is left in a detached child's process group, the child exited or not. Call it
+ * while the child runs or just as it exits: the group's id is its pid, which is free again for
+ * reuse once the child has exited and the group is empty.
+ */
+export function killGroup(child: ChildProcess): void {
   if (child.pid !== undefined) {
     try {
       process.kill(-child.pid, 'SIGKILL');
@@ -48,5 +58,4 @@ export async function terminateGroup(child: ChildProcess, graceMs: number): Prom
       // the group is empty
     }
   }
-  await exited(child);
 }

@@ -28,11 +28,29 @@ def _ddp_history_in_memory():
             history.save_thread.stop()
 
 
+def _ddp_last_words():
+    """Have a fatal error (a segfault, an abort) print its Python traceback where the server reads.
+
+    ipykernel sends what is written to fd 2 to the notebook through a pipe and a thread of its own,
+    which die with the process before they pass the last words on; the server reads the kernel's
+    real stderr to the end, and names them when the rank dies.
+    """
+    import faulthandler
+    import os
+    import sys
+
+    fd = getattr(sys.stderr, "_original_stdstream_copy", None)
+    if fd is None:
+        fd = sys.__stderr__.fileno()
+    faulthandler.enable(file=os.fdopen(os.dup(fd), "w"), all_threads=False)
+
+
 def _ddp_prepare():
     """Import torch on every rank at once, before rank 0 starts listening."""
     import os
 
     _ddp_history_in_memory()
+    _ddp_last_words()
     info = {"pid": os.getpid(), "torch": None, "cuda": False, "error": None}
     try:
         import torch

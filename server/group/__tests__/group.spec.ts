@@ -4,7 +4,7 @@ import * as path from 'node:path';
 
 import { ExecutionSummary, GroupInfo, OutputEvent } from '../../../src/protocol/api';
 import { createRuntimeDir } from '../../kernel/connection';
-import { eventually, isRunning } from '../../__tests__/processes';
+import { eventually, isRunning, pidsWithArg } from '../../__tests__/processes';
 import { DdpGroup } from '../group';
 
 /** Real ipykernel ranks with torch.distributed over gloo: no mocks. */
@@ -155,12 +155,15 @@ describe('DDP group with CPU ranks (gloo)', () => {
     await group.stop();
   });
 
-  it('a rank killed in a collective fails the group within a second, ends the others, and restarts', async () => {
+  it('a rank killed in a collective fails the group within a second, ends the others and everything they started, and restarts', async () => {
     const { group, seen } = track(rootDir);
     const info = await group.start({ ranks: 4 });
     const pids = info.ranks.map(r => r.pid!);
+    // Each rank starts a child of its own first (as a DataLoader worker would be): rank 2's
+    // outlives rank 2 unless the server ends rank 2's whole process group.
+    const children = () => pidsWithArg('sleep\x00601');
     const { id } = group.execute({
-      code: 'import os, signal, torch.distributed as dist\nif dist.get_rank() == 2:\n    os.kill(os.getpid(), signal.SIGKILL)\ndist.barrier()'
+      code: 'import os, signal, subprocess, torch.distributed as dist\nchild = subprocess.Popen(["sleep", "601"])\nif dist.get_rank() == 2:\n    os.kill(os.getpid(), signal.SIGKILL)\ndist.barrier()'
     });
     // The others now wait in the barrier for rank 2, which never comes.
     expect(await eventually(() => !isRunning(pids[2]), 10_000)).toBe(true);
@@ -173,12 +176,31 @@ describe('DDP group with CPU ranks (gloo)', () => {
       failure: 'rank 2 exited (SIGKILL)'
     });
     expect(await eventually(() => pids.every(pid => !isRunning(pid)), 5_000)).toBe(true);
+    expect(await eventually(() => children().length === 0, 5_000)).toBe(true);
 
     const again = await group.restart();
     expect(again.state).toBe('ready');
     const { summary, stdout } = await run(group, seen, ALL_REDUCE);
     expect(summary.status).toBe('ok');
     expect(stdout[3]).toBe('rank 3 of 4: sum 10.0\n');
+    await group.stop();
+  });
+
+  it('a rank that crashes is reported with its signal and its last words', async () => {
+    const { group } = track(rootDir);
+    await group.start({ ranks: 2, initProcessGroup: false, spares: false });
+    group.execute({
+      code: 'import ctypes, os\ndef crash():\n    ctypes.string_at(0)\nif os.environ["RANK"] == "1":\n    crash()'
+    });
+    expect(await eventually(() => group.summary().state === 'failed', 10_000)).toBe(true);
+    expect(group.summary().error).toBe('rank 1 exited (SIGSEGV)');
+    // Python's own account of the crash, down to the cell's function, and no start-up banner.
+    const notices = group.info().notices.join('\n');
+    expect(notices).toMatch(
+      /Last output of rank 1:\n(.*\n)*Fatal Python error: Segmentation fault\n/
+    );
+    expect(notices).toMatch(/line 3 in crash/);
+    expect(notices).not.toMatch(/To connect another client/);
     await group.stop();
   });
 
