@@ -46,6 +46,9 @@ export class KernelDiedError extends Error {
   }
 }
 
+/** A kernel could not bind a port chosen for it: some other process took it meanwhile. */
+class PortTakenError extends Error {}
+
 export function describeExit(exit: KernelExit): string {
   return exit.signal ?? `exit code ${exit.code}`;
 }
@@ -129,9 +132,7 @@ export class Kernel {
       try {
         return await Kernel.startOnce(options);
       } catch (err) {
-        const portTaken =
-          err instanceof KernelDiedError && err.exit.output.some(l => ADDRESS_IN_USE.test(l));
-        if (!portTaken || attempt === START_ATTEMPTS) {
+        if (!(err instanceof PortTakenError) || attempt === START_ATTEMPTS) {
           throw err;
         }
         warn(`${options.label}: one of its ports was taken before it could bind it; trying others`);
@@ -312,6 +313,11 @@ export class Kernel {
     };
     try {
       while (!(sawIopub && sawReply)) {
+        // ipykernel prints the failed bind and, with some sockets already open, hangs rather than
+        // exits: its output says so before its exit (if any) does.
+        if (this.output.some(line => ADDRESS_IN_USE.test(line))) {
+          throw new PortTakenError(`${this.label}: another process took one of its ports`);
+        }
         if (this.exit) {
           throw new KernelDiedError(this.label, this.exit);
         }

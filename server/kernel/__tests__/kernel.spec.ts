@@ -11,10 +11,12 @@ describe('kernel start', () => {
     const runtimeDir = connection.createRuntimeDir();
     const allocate = connection.allocateConnection;
     const squatter = net.createServer();
-    // The race, made certain: the shell port is taken between our choice and the kernel's bind.
+    // The race, made certain: a port is taken between our choice and the kernel's bind. The iopub
+    // port is the worst case: ipykernel, with its shell and control sockets bound by then, prints
+    // the error and hangs instead of exiting.
     const spy = jest.spyOn(connection, 'allocateConnection').mockImplementationOnce(async name => {
       const info = await allocate(name);
-      await new Promise<void>(resolve => squatter.listen(info.shell_port, '127.0.0.1', resolve));
+      await new Promise<void>(resolve => squatter.listen(info.iopub_port, '127.0.0.1', resolve));
       return info;
     });
     const warnings: string[] = [];
