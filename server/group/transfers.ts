@@ -11,7 +11,12 @@ import { BadRequestError, NotFoundError } from './errors';
  * Python defined silently in every rank: start-up helpers and the rank side of push, pull and
  * ddp.run. Sent again with every transfer, so that a `%reset` on a rank cannot break them.
  */
-export const BOOTSTRAP = ['rank_bootstrap.py', 'ddp_values.py', 'rank_transfer.py']
+export const BOOTSTRAP = [
+  'rank_bootstrap.py',
+  'rank_tuning.py',
+  'ddp_values.py',
+  'rank_transfer.py'
+]
   .map(file => fs.readFileSync(path.join(PACKAGE_ROOT, 'server', 'py', file), 'utf8'))
   .join('\n\n');
 

@@ -51,6 +51,7 @@ def _ddp_prepare():
 
     _ddp_history_in_memory()
     _ddp_last_words()
+    _ddp_tune_rank_kernel()
     info = {"pid": os.getpid(), "torch": None, "cuda": False, "error": None}
     try:
         import torch
