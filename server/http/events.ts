@@ -9,6 +9,11 @@ import { isSameOrigin } from './origin';
 /** The one WebSocket per browser tab: server-pushed events, after the same checks as REST. */
 export class EventHub {
   private wss = new WebSocketServer({ noServer: true });
+  /** Each client's TCP socket, corked while messages for it gather (see broadcast). */
+  private readonly sockets = new WeakMap<WebSocket, Duplex>();
+  /** Output types a client asked not to get (`?omit=status`). */
+  private readonly omitted = new WeakMap<WebSocket, ReadonlySet<string>>();
+  private readonly corked = new Set<Duplex>();
 
   constructor(
     private readonly auth: Authenticator,
@@ -28,25 +33,44 @@ export class EventHub {
     if (!verdict.ok) {
       return refuse(socket, verdict.status, verdict.reason);
     }
+    const omit = new URL(req.url ?? '/', 'http://localhost').searchParams.get('omit');
     this.wss.handleUpgrade(req, socket, head, ws => {
+      this.sockets.set(ws, socket);
+      this.omitted.set(ws, new Set(omit ? omit.split(',') : []));
       this.send(ws, { type: 'hello', version: this.version, group: this.summary() });
     });
   }
 
   /**
-   * Push a message to every connected client, serialised once (and not at all for nobody). An
-   * output's content may come as the kernel's own JSON, `rawContent`, relayed as it is.
+   * Push a message to every connected client that wants it, serialised once (and not at all for
+   * nobody). An
+   * output's content may come as the kernel's own JSON, `rawContent`, relayed as it is. What is
+   * sent to a client in one turn of the event loop leaves in one write: a cell on 4 ranks makes a
+   * dozen small messages, and a write each cost more CPU than all else the server does for it.
    */
   broadcast(message: ServerMessage, rawContent?: Buffer): void {
-    if (this.wss.clients.size === 0) {
-      return;
-    }
-    const data = encode(message, rawContent);
+    const msgType = message.type === 'output' ? message.event.msgType : null;
+    let data: string | Buffer | undefined;
     for (const ws of this.wss.clients) {
-      if (ws.readyState === WebSocket.OPEN) {
+      if (ws.readyState === WebSocket.OPEN && !(msgType && this.omitted.get(ws)?.has(msgType))) {
+        data ??= encode(message, rawContent);
+        this.corkForThisTurn(ws);
         ws.send(data, { binary: false });
       }
     }
+  }
+
+  private corkForThisTurn(ws: WebSocket): void {
+    const socket = this.sockets.get(ws);
+    if (!socket || this.corked.has(socket)) {
+      return;
+    }
+    socket.cork();
+    this.corked.add(socket);
+    setImmediate(() => {
+      this.corked.delete(socket);
+      socket.uncork();
+    });
   }
 
   close(): void {

@@ -67,9 +67,10 @@ export class DdpConnection implements IDisposable {
     if (this._isDisposed || this.socket) {
       return;
     }
-    let url = URLExt.join(this.settings.wsUrl, WS_PATH);
+    // Each rank's busy/idle status would be a dozen messages a cell that no view shows.
+    let url = `${URLExt.join(this.settings.wsUrl, WS_PATH)}?omit=status`;
     if (this.settings.appendToken && this.settings.token) {
-      url += `?token=${encodeURIComponent(this.settings.token)}`;
+      url += `&token=${encodeURIComponent(this.settings.token)}`;
     }
     const socket = new this.settings.WebSocket(url);
     this.socket = socket;

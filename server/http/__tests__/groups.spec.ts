@@ -77,7 +77,11 @@ describe('/ddp/api/groups', () => {
     const ws = new WebSocket(`ws://${host}/ddp/api/ws?token=${jupyter.token}`);
     const messages: ServerMessage[] = [];
     ws.on('message', data => messages.push(JSON.parse(data.toString())));
-    await new Promise(resolve => ws.once('open', resolve));
+    // and a client, like the JupyterLab extension, that does not want the ranks' statuses
+    const quiet = new WebSocket(`ws://${host}/ddp/api/ws?omit=status&token=${jupyter.token}`);
+    const quietMessages: ServerMessage[] = [];
+    quiet.on('message', data => quietMessages.push(JSON.parse(data.toString())));
+    await Promise.all([ws, quiet].map(s => new Promise(resolve => s.once('open', resolve))));
 
     const started = await post('/default', { ranks: 2 });
     expect(started.status).toBe(200);
@@ -108,6 +112,11 @@ describe('/ddp/api/groups', () => {
     expect(messages.map(m => m.type)).toEqual(
       expect.arrayContaining(['hello', 'group', 'execution', 'output'])
     );
+    const msgTypes = (seen: ServerMessage[]) =>
+      new Set(seen.flatMap(m => (m.type === 'output' ? [m.event.msgType] : [])));
+    expect(msgTypes(messages)).toEqual(new Set(['status', 'stream']));
+    expect(msgTypes(quietMessages)).toEqual(new Set(['stream']));
+    expect(quietMessages.filter(m => m.type === 'execution')).toHaveLength(2); // started, done
 
     const record = (await (
       await api(`/default/executions/${id}?since=1`)
@@ -127,5 +136,6 @@ describe('/ddp/api/groups', () => {
     expect((await api('/default', { method: 'DELETE' })).status).toBe(200);
     expect(((await (await api('/default')).json()) as GroupInfo).state).toBe('stopped');
     ws.close();
+    quiet.close();
   });
 });
