@@ -2,11 +2,25 @@ import { IncomingMessage } from 'node:http';
 import { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 
-import { GroupSummary, ServerMessage } from '../../src/protocol/api';
+import {
+  ClientMessage,
+  ExecuteReply,
+  ExecutionSummary,
+  GroupSummary,
+  ServerMessage
+} from '../../src/protocol/api';
+import { warn } from '../log';
 import { Authenticator } from './auth';
+import { apiErrorOf } from './groups';
 import { isSameOrigin } from './origin';
 
-/** The one WebSocket per browser tab: server-pushed events, after the same checks as REST. */
+/** Starts an execution of group `name` from an unchecked request body, as the REST route does. */
+export type ExecuteHandler = (name: string, body: unknown) => ExecutionSummary;
+
+/**
+ * The one WebSocket per browser tab, after the same checks as REST: server-pushed events, and
+ * `execute` requests from the tab.
+ */
 export class EventHub {
   private wss = new WebSocketServer({ noServer: true });
   /** Each client's TCP socket, corked while messages for it gather (see broadcast). */
@@ -18,7 +32,8 @@ export class EventHub {
   constructor(
     private readonly auth: Authenticator,
     private readonly version: string,
-    private readonly summary: () => GroupSummary
+    private readonly summary: () => GroupSummary,
+    private readonly execute: ExecuteHandler
   ) {}
 
   async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
@@ -37,6 +52,7 @@ export class EventHub {
     this.wss.handleUpgrade(req, socket, head, ws => {
       this.sockets.set(ws, socket);
       this.omitted.set(ws, new Set(omit ? omit.split(',') : []));
+      ws.on('message', data => this.receive(ws, String(data)));
       this.send(ws, { type: 'hello', version: this.version, group: this.summary() });
     });
   }
@@ -82,8 +98,43 @@ export class EventHub {
 
   private send(ws: WebSocket, message: ServerMessage): void {
     if (ws.readyState === WebSocket.OPEN) {
+      this.corkForThisTurn(ws);
       ws.send(JSON.stringify(message));
     }
+  }
+
+  /** A client's `execute`: answered to it alone, as `POST .../executions` would answer. */
+  private receive(ws: WebSocket, text: string): void {
+    let message: Partial<ClientMessage> | null = null;
+    try {
+      message = JSON.parse(text) as Partial<ClientMessage>;
+    } catch {
+      // answered below
+    }
+    const id = typeof message?.id === 'number' ? message.id : -1;
+    const fail = (status: number, error: string): ExecuteReply => ({
+      type: 'executeReply',
+      id,
+      status,
+      error: { error }
+    });
+    if (message?.type !== 'execute' || id < 0) {
+      return this.send(ws, fail(400, 'expected {"type": "execute", "id": N, "group", "request"}'));
+    }
+    let reply: ExecuteReply;
+    try {
+      const execution = this.execute(String(message.group), message.request);
+      reply = { type: 'executeReply', id, execution };
+    } catch (err) {
+      const known = apiErrorOf(err);
+      if (!known) {
+        warn(`execute over the WebSocket failed: ${(err as Error).stack ?? err}`);
+      }
+      reply = known
+        ? { type: 'executeReply', id, status: known.status, error: known.body }
+        : fail(500, (err as Error).message);
+    }
+    this.send(ws, reply);
   }
 }
 

@@ -1,6 +1,6 @@
 import { NextFunction, Request, Response, Router } from 'express';
 
-import { ApiError } from '../../src/protocol/api';
+import { ApiError, ExecutionSummary } from '../../src/protocol/api';
 import { BadRequestError, ConflictError, NotFoundError } from '../group/errors';
 import { DdpGroup } from '../group/group';
 import { callSchema, executeSchema, pullSchema, pushSchema, startGroupSchema } from './schemas';
@@ -24,14 +24,7 @@ export interface GroupRegistry {
 export function groupsRouter(groups: GroupRegistry): Router {
   const router = Router();
 
-  const group = (req: Request): DdpGroup => {
-    const name = String(req.params.group);
-    const found = groups.get(name);
-    if (!found) {
-      throw new NotFoundError(`no group named "${name}" (groups: ${groups.names().join(', ')})`);
-    }
-    return found;
-  };
+  const group = (req: Request): DdpGroup => groupNamed(groups, String(req.params.group));
 
   router.get('/', (_req, res) => {
     res.json({ groups: groups.names().map(name => groups.get(name)!.info()) });
@@ -56,7 +49,7 @@ export function groupsRouter(groups: GroupRegistry): Router {
     res.status(204).end();
   });
   router.post('/:group/executions', (req, res) => {
-    res.status(202).json(group(req).execute(validExecute(req.body)));
+    res.status(202).json(startExecution(groups, String(req.params.group), req.body));
   });
   router.post('/:group/push', async (req, res) => {
     res.json(await group(req).push(validPush(req.body)));
@@ -88,12 +81,25 @@ export function groupsRouter(groups: GroupRegistry): Router {
   return router;
 }
 
-function errorStatus(
-  err: unknown,
-  _req: Request,
-  res: Response<ApiError>,
-  next: NextFunction
-): void {
+/** `POST .../executions`, also sent over the WebSocket: the request checked, then started. */
+export function startExecution(
+  groups: GroupRegistry,
+  name: string,
+  body: unknown
+): ExecutionSummary {
+  return groupNamed(groups, name).execute(validExecute(body));
+}
+
+function groupNamed(groups: GroupRegistry, name: string): DdpGroup {
+  const found = groups.get(name);
+  if (!found) {
+    throw new NotFoundError(`no group named "${name}" (groups: ${groups.names().join(', ')})`);
+  }
+  return found;
+}
+
+/** What an error of the request's making says to the client; null for the server's own (500). */
+export function apiErrorOf(err: unknown): { status: 400 | 404 | 409; body: ApiError } | null {
   const status =
     err instanceof BadRequestError
       ? 400
@@ -103,11 +109,24 @@ function errorStatus(
           ? 409
           : null;
   if (status === null) {
-    return next(err);
+    return null;
   }
   const body: ApiError = { error: (err as Error).message };
   if (err instanceof BadRequestError && err.field) {
     body.field = err.field;
   }
-  res.status(status).json(body);
+  return { status, body };
+}
+
+function errorStatus(
+  err: unknown,
+  _req: Request,
+  res: Response<ApiError>,
+  next: NextFunction
+): void {
+  const known = apiErrorOf(err);
+  if (!known) {
+    return next(err);
+  }
+  res.status(known.status).json(known.body);
 }

@@ -9,6 +9,7 @@ import { Groups } from '../group/registry';
 import { apiRouter } from './api';
 import { Authenticator } from './auth';
 import { EventHub } from './events';
+import { startExecution } from './groups';
 import { newKernelKey } from './kernel-api';
 
 export interface DdpServerOptions {
@@ -47,7 +48,12 @@ export function createDdpServer(options: DdpServerOptions): DdpServer {
   const groups = new Groups(options.groupEnv, (message: ServerMessage, rawContent?: Buffer) =>
     events.broadcast(message, rawContent)
   );
-  const events = new EventHub(options.auth, options.version, () => groups.default.summary());
+  const events = new EventHub(
+    options.auth,
+    options.version,
+    () => groups.default.summary(),
+    (name, body) => startExecution(groups, name, body)
+  );
   const app = express();
   app.disable('x-powered-by');
   app.use(

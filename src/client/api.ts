@@ -12,7 +12,7 @@ import {
   StartGroupRequest
 } from '../protocol/api';
 
-const GROUP = 'default';
+export const GROUP = 'default';
 
 /** A non-2xx answer: the server's own message, and the status (409: the group's state forbids it). */
 export class ApiRequestError extends Error {

@@ -4,12 +4,16 @@ import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import {
+  ClientMessage,
+  ExecuteReply,
+  ExecuteRequest,
   ExecutionSummary,
   GroupSummary,
   OutputEvent,
   ServerMessage,
   WS_PATH
 } from '../protocol/api';
+import { ApiRequestError } from './api';
 
 const RECONNECT_MIN_MS = 500;
 const RECONNECT_MAX_MS = 10_000;
@@ -30,6 +34,11 @@ export class DdpConnection implements IDisposable {
   private _execution = new Signal<this, ExecutionSummary>(this);
   private _reconnected = new Signal<this, void>(this);
   private _isDisposed = false;
+  private nextRequestId = 0;
+  private readonly pending = new Map<
+    number,
+    { resolve: (execution: ExecutionSummary) => void; reject: (err: Error) => void }
+  >();
 
   constructor(
     private readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings()
@@ -63,6 +72,28 @@ export class DdpConnection implements IDisposable {
     return this._isDisposed;
   }
 
+  /** Whether the socket is open, so that `execute` can be sent on it. */
+  get isOpen(): boolean {
+    return this.socket?.readyState === WebSocket.OPEN;
+  }
+
+  /**
+   * Start an execution of `group` over the socket (see `isOpen`), as `POST .../executions` would:
+   * no HTTP request per cell, and the reply comes before the execution's first output.
+   */
+  execute(group: string, request: ExecuteRequest): Promise<ExecutionSummary> {
+    const socket = this.socket;
+    if (!socket || socket.readyState !== WebSocket.OPEN) {
+      return Promise.reject(new Error('not connected to the jupyter-ddp server'));
+    }
+    const id = this.nextRequestId++;
+    const message: ClientMessage = { type: 'execute', id, group, request };
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      socket.send(JSON.stringify(message));
+    });
+  }
+
   connect(): void {
     if (this._isDisposed || this.socket) {
       return;
@@ -77,6 +108,12 @@ export class DdpConnection implements IDisposable {
     socket.onmessage = event => this.onMessage(JSON.parse(event.data as string) as ServerMessage);
     socket.onclose = () => {
       this.socket = null;
+      // Whether they started is unknown: a retry could run a cell twice, so none is made.
+      const lost = new Error('the connection to the jupyter-ddp server was lost');
+      for (const { reject } of this.pending.values()) {
+        reject(lost);
+      }
+      this.pending.clear();
       this.setGroup(null);
       this.scheduleReconnect();
     };
@@ -111,6 +148,19 @@ export class DdpConnection implements IDisposable {
       case 'execution':
         this._execution.emit(message.execution);
         break;
+      case 'executeReply':
+        this.settle(message);
+        break;
+    }
+  }
+
+  private settle(reply: ExecuteReply): void {
+    const waiter = this.pending.get(reply.id);
+    this.pending.delete(reply.id);
+    if ('execution' in reply) {
+      waiter?.resolve(reply.execution);
+    } else {
+      waiter?.reject(new ApiRequestError(reply.error.error, reply.status));
     }
   }
 

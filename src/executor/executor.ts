@@ -9,6 +9,7 @@ import {
 } from '@jupyterlab/notebook';
 import { TranslationBundle } from '@jupyterlab/translation';
 
+import { GROUP } from '../client/api';
 import { IDdpClient } from '../client/tokens';
 import { IDdpGroupManager } from '../group/tokens';
 import { IDdpExecutions } from '../panel/tokens';
@@ -173,10 +174,14 @@ export class DdpCellExecutor implements INotebookCellExecutor {
     const notebookPath = options.sessionContext?.path;
     let summary: ExecutionSummary;
     try {
-      summary = await this.client.api.execute({
+      const request = {
         code,
         ...(notebookPath ? { cell: { notebook: notebookPath, cellId: model.id } } : {})
-      });
+      };
+      // Over the WebSocket when it is open (no HTTP request a cell), else over REST.
+      summary = await (this.client.connection.isOpen
+        ? this.client.connection.execute(GROUP, request)
+        : this.client.api.execute(request));
     } catch (err) {
       model.executionState = 'idle';
       await showErrorMessage(

@@ -207,4 +207,16 @@ export type ServerMessage =
   | { type: 'hello'; version: string; group: GroupSummary }
   | { type: 'group'; group: GroupInfo }
   | { type: 'output'; group: string; event: OutputEvent }
-  | { type: 'execution'; group: string; execution: ExecutionSummary };
+  | { type: 'execution'; group: string; execution: ExecutionSummary }
+  | ExecuteReply;
+
+/**
+ * Messages a client sends over the WebSocket: an execution started this way costs no HTTP
+ * request, and its reply comes before any of its outputs. `id` is the client's, echoed back.
+ */
+export type ClientMessage = { type: 'execute'; id: number; group: string; request: ExecuteRequest };
+
+/** To the client that sent an `execute`: the execution, or what `POST .../executions` would say. */
+export type ExecuteReply =
+  | { type: 'executeReply'; id: number; execution: ExecutionSummary }
+  | { type: 'executeReply'; id: number; status: number; error: ApiError };

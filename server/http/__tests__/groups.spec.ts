@@ -5,6 +5,10 @@ import { startTestDdpServer, TestDdpServer } from '../../__tests__/ddp-server';
 import { TestJupyter } from '../../__tests__/jupyter-server';
 
 /** The group REST API and its WebSocket events, through the real server, with real CPU ranks. */
+/** Whether a message says execution `id` has finished. */
+const isDone = (id: string) => (m: ServerMessage) =>
+  m.type === 'execution' && m.execution.id === id && m.execution.status !== 'running';
+
 describe('/ddp/api/groups', () => {
   let server: TestDdpServer;
   let jupyter: TestJupyter;
@@ -93,10 +97,7 @@ describe('/ddp/api/groups', () => {
     });
     expect(res.status).toBe(202);
     const { id } = await res.json();
-    const done = () =>
-      messages.some(
-        m => m.type === 'execution' && m.execution.id === id && m.execution.status !== 'running'
-      );
+    const done = () => messages.some(isDone(id));
     for (let i = 0; i < 100 && !done(); i++) {
       await new Promise(r => setTimeout(r, 100));
     }
@@ -125,6 +126,50 @@ describe('/ddp/api/groups', () => {
     const streams = record.outputs.filter(o => o.msgType === 'stream');
     expect(record.outputs.every(o => o.seq >= 1)).toBe(true);
     expect(streams.length).toBeGreaterThan(0);
+
+    // The same over the WebSocket: the reply, to the sender alone, before any output.
+    const replies = () => quietMessages.filter(m => m.type === 'executeReply');
+    const sendAndWait = async (text: string) => {
+      const before = replies().length;
+      quiet.send(text);
+      for (let i = 0; i < 100 && replies().length === before; i++) {
+        await new Promise(r => setTimeout(r, 50));
+      }
+      return replies().at(-1);
+    };
+    const execute = (id: number, group: string, request: unknown) =>
+      sendAndWait(JSON.stringify({ type: 'execute', id, group, request }));
+    const reply = await execute(7, 'default', { code: 'print("over the socket")', ranks: [1] });
+    expect(reply).toMatchObject({
+      type: 'executeReply',
+      id: 7,
+      execution: { ranks: [1], status: 'running' }
+    });
+    const wsId = (reply as { execution: { id: string } }).execution.id;
+    for (let i = 0; i < 100 && !quietMessages.some(isDone(wsId)); i++) {
+      await new Promise(r => setTimeout(r, 100));
+    }
+    const wsOutputs = quietMessages.flatMap(m =>
+      m.type === 'output' && m.event.execution === wsId ? [m.event] : []
+    );
+    expect(wsOutputs.map(o => [o.rank, o.content.text])).toEqual([[1, 'over the socket\n']]);
+    expect(quietMessages.indexOf(reply!)).toBeLessThan(
+      quietMessages.findIndex(m => m.type === 'output' && m.event.execution === wsId)
+    );
+    expect(messages.some(m => m.type === 'executeReply')).toBe(false);
+    expect(await execute(8, 'default', { ranks: [0] })).toEqual({
+      type: 'executeReply',
+      id: 8,
+      status: 400,
+      error: { error: 'missing field "code"', field: 'code' }
+    });
+    expect(await execute(9, 'nope', { code: 'pass' })).toMatchObject({ id: 9, status: 404 });
+    expect(await execute(10, 'default', { code: 'pass', ranks: [5] })).toMatchObject({
+      id: 10,
+      status: 404,
+      error: { error: 'rank 5 does not exist: group "default" has ranks 0-1' }
+    });
+    expect(await sendAndWait('{"type": "execute"')).toMatchObject({ id: -1, status: 400 });
 
     const badRank = await post('/default/executions', { code: 'pass', ranks: [0, 9] });
     expect(badRank.status).toBe(404);
