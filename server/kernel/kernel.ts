@@ -125,7 +125,8 @@ export class Kernel {
   /**
    * Spawn the kernel and resolve once it answers on shell and publishes on iopub. Its ports are
    * found free here and bound by the kernel a moment later, as jupyter_client does it; should
-   * another process take one meanwhile, the kernel exits at once, and starts again on new ports.
+   * another process take one meanwhile, the kernel says so (and exits, or hangs), and it is
+   * started again on new ports.
    */
   static async start(options: KernelOptions): Promise<Kernel> {
     for (let attempt = 1; ; attempt++) {
