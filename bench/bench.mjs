@@ -28,7 +28,9 @@ const RUNS = {
   passRuns: QUICK ? 50 : 300,
   outputRuns: QUICK ? 1 : 3,
   push100: QUICK ? 1 : 3,
-  push1g: QUICK ? 1 : 3
+  // 1 GiB transfers vary a lot from one to the next where fresh memory is slow to touch (a VM)
+  push1g: QUICK ? 1 : 5,
+  pull1g: QUICK ? 1 : 5
 };
 const OUTPUT_LINES = 200_000;
 const OUTPUT_CODE = `for i in range(${OUTPUT_LINES}):\n    print("line", i)`;
@@ -117,13 +119,7 @@ class Ours extends Lab {
     await quiet(this.pid); // the warm spares have imported torch
     r.rssIdle = rssMB(this.pid);
 
-    for (let i = 0; i < RUNS.passWarmup; i++) {
-      await this.cell('pass');
-    }
-    for (let i = 0; i < RUNS.passRuns; i++) {
-      r.pass.push(await this.cell('pass'));
-    }
-    log(`ours: pass median ${median(r.pass).toFixed(1)} ms`);
+    r.pass = await this.passCells(RUNS.passRuns / 2);
 
     for (let i = 0; i < RUNS.outputRuns; i++) {
       await quiet(this.pid);
@@ -161,72 +157,101 @@ class Ours extends Lab {
       log(`ours: restart ${i + 1}: ${r.restart.at(-1).toFixed(2)} s`);
     }
     r.transfers = await this.transfers();
-    await this.api('DELETE', '/ddp/api/groups/default');
     r.launchSeconds = this.launchSeconds;
     r.rssAtLaunch = this.rssAtLaunch;
     return r;
+  }
+
+  /** `n` timed `pass` cells on the running group, after a few untimed ones; ms each. */
+  async passCells(n) {
+    await quiet(this.pid);
+    for (let i = 0; i < RUNS.passWarmup; i++) {
+      await this.cell('pass');
+    }
+    const ms = [];
+    for (let i = 0; i < n; i++) {
+      ms.push(await this.cell('pass'));
+    }
+    log(`ours: pass median ${median(ms).toFixed(1)} ms over ${n}`);
+    return ms;
   }
 }
 
 /**
  * Push and pull as a notebook does them: a notebook kernel (the server's own kernel client) with
- * the `ddp` client from GET /ddp/api/kernel-client, timing `ddp.push` / `ddp.pull` inside it.
+ * the `ddp` client from GET /ddp/api/kernel-client, timing `ddp.push` / `ddp.pull` inside it. Each
+ * transfer is timed twice in one go: until it returns, and until every byte has been read as well.
  */
 Ours.prototype.transfers = async function transfers() {
   const kernel = await startKernel('notebook');
   const t = { push: { '100MiB': [], '1GiB': [] }, pushRead: [], pull: [], pullRead: [] };
-  const timed = async code =>
-    Number(
+  const run = code => kernel.evaluate(code, "''");
+  // Seconds from the start of `first` to its end, and to the end of `then`. evaluate() gives the
+  // repr of a str without its quotes, so the figures come back as one str (a float's repr would
+  // lose its first and last characters: 1.64 would read as .6).
+  const laps = async (first, then) =>
+    (
       await kernel.evaluate(
-        `_t0 = time.perf_counter()\n${code}\n_t = time.perf_counter() - _t0`,
-        '_t'
+        `_t0 = time.perf_counter()\n${first}\n_t1 = time.perf_counter()\n${then}\n_t2 = time.perf_counter()`,
+        'f"{_t1 - _t0} {_t2 - _t0}"'
       )
-    );
+    )
+      .split(' ')
+      .map(Number);
   try {
-    await kernel.evaluate((await this.api('GET', '/ddp/api/kernel-client')).code, "''");
-    await kernel.evaluate('import numpy as np, time', "''");
+    await run((await this.api('GET', '/ddp/api/kernel-client')).code);
+    await run(
+      [
+        'import numpy as np, time',
+        'def _sum_a():', // on each rank (cloudpickled by value): reads every byte of its `a`
+        '    from IPython import get_ipython',
+        '    return float(get_ipython().user_ns["a"].sum())'
+      ].join('\n')
+    );
     await this.cell('import numpy as np');
     for (const [size, n, runs] of [
       ['100MiB', 25 * 2 ** 20, RUNS.push100],
       ['1GiB', 2 ** 28, RUNS.push1g]
     ]) {
-      await kernel.evaluate(`a = np.ones(${n}, dtype=np.float32)`, "''");
+      await run(`a = np.ones(${n}, dtype=np.float32)\n_expect = float(a.sum())`);
       for (let i = 0; i < runs; i++) {
         await quiet(this.pid);
-        t.push[size].push(await timed('ddp.push(a=a)'));
-        // Every rank has it whole; for 1 GiB, also time a push that every rank reads in full.
-        await this.cell(`assert a.shape == (${n},) and float(a[-1]) == 1.0`);
+        const [push, read] = await laps('ddp.push(a=a)', '_sums = ddp.run(_sum_a)');
+        t.push[size].push(push);
         if (size === '1GiB') {
-          t.pushRead.push(
-            await timed(
-              'ddp.push(a=a)\nddp.run(lambda: float(__import__("IPython").get_ipython().user_ns["a"].sum()))'
-            )
-          );
+          t.pushRead.push(read);
         }
+        // Untimed: every rank read all of it, and has it whole in its namespace.
+        await run(`assert _sums == [_expect] * ${RANKS}, _sums`);
+        await this.cell(`assert a.shape == (${n},) and float(a[-1]) == 1.0`);
         await this.cell('del a');
+        log(
+          `ours: push ${size} ${i + 1}: ${push.toFixed(2)} s, and read on every rank ${read.toFixed(2)} s`
+        );
       }
-      log(`ours: push ${size}: ${median(t.push[size]).toFixed(2)} s`);
     }
-    await kernel.evaluate('del a', "''");
+    await run('del a');
     await this.cell(`b = np.ones(${2 ** 28}, dtype=np.float32)`);
-    for (let i = 0; i < RUNS.push1g; i++) {
+    for (let i = 0; i < RUNS.pull1g; i++) {
       await quiet(this.pid);
-      t.pull.push(await timed('x = ddp.pull("b")'));
-      t.pullRead.push(await timed('x = ddp.pull("b")\nfloat(x.sum())'));
-      await kernel.evaluate('del x', "''");
+      const [pull, read] = await laps('x = ddp.pull("b")', '_sum = float(x.sum())');
+      t.pull.push(pull);
+      t.pullRead.push(read);
+      await run(`assert x.shape == (${2 ** 28},) and _sum == _expect, _sum\ndel x`);
+      log(`ours: pull 1GiB ${i + 1}: ${pull.toFixed(2)} s, and read ${read.toFixed(2)} s`);
     }
     await this.cell('del b');
-    log(
-      `ours: pull 1GiB: ${median(t.pull).toFixed(2)} s, with a full read ${median(t.pullRead).toFixed(2)} s`
-    );
   } finally {
-    await kernel.kill();
+    await kernel.stop();
   }
   return t;
 };
 
-/** A plain kernel of the python3 spec, driven by the server's own kernel client. */
-async function startKernel(label, onIopub = () => undefined) {
+/**
+ * A plain kernel of the python3 spec, driven by the server's own kernel client; `kernel.stop()`
+ * ends it and removes its runtime folder.
+ */
+async function startKernel(label) {
   const { Kernel } = require(path.join(ROOT, 'server-lib', 'server', 'kernel', 'kernel.js'));
   const { getKernelSpec } = require(
     path.join(ROOT, 'server-lib', 'server', 'kernel', 'kernelspec.js')
@@ -235,15 +260,23 @@ async function startKernel(label, onIopub = () => undefined) {
     path.join(ROOT, 'server-lib', 'server', 'kernel', 'connection.js')
   );
   const runtimeDir = createRuntimeDir();
-  return Kernel.start({
-    spec: await getKernelSpec('python3'),
-    label,
-    runtimeDir,
-    cwd: runtimeDir,
-    env: { OMP_NUM_THREADS: '1' },
-    python: PYTHON,
-    onIopub
-  });
+  const removeDir = () => fs.rmSync(runtimeDir, { recursive: true, force: true });
+  try {
+    const kernel = await Kernel.start({
+      spec: await getKernelSpec('python3'),
+      label,
+      runtimeDir,
+      cwd: runtimeDir,
+      env: { OMP_NUM_THREADS: '1' },
+      python: PYTHON,
+      onIopub: () => undefined
+    });
+    kernel.stop = () => kernel.kill().finally(removeDir);
+    return kernel;
+  } catch (err) {
+    removeDir();
+    throw err;
+  }
 }
 
 // ---------------------------------------------------------------- the floor: one plain kernel, no server
@@ -326,7 +359,8 @@ async function ipyparallel() {
     outputRuns: RUNS.outputRuns,
     outputCode: OUTPUT_CODE,
     push100: RUNS.push100,
-    push1g: RUNS.push1g
+    push1g: RUNS.push1g,
+    pull1g: RUNS.pull1g
   };
   // SIGINT: Python's KeyboardInterrupt runs the helper's `finally`, which stops the cluster.
   const proc = spawnTracked(
@@ -425,6 +459,22 @@ function report(m, ours, ippSeconds, base) {
     `median ${cpu.toFixed(1)}%`
   );
   const rssMet = target('server RSS < 150 MB', rss < 150, `at most ${rss.toFixed(0)} MB`);
+  const transferMet = (what, xs, read) =>
+    target(
+      `${what} < 2 s, until it returns`,
+      median(xs) < 2,
+      `median ${median(xs).toFixed(2)} s, max ${Math.max(...xs).toFixed(2)} s; until every byte is read: median ${median(read).toFixed(2)} s`
+    );
+  const pushMet = transferMet(
+    `\`ddp.push\` of a 1 GiB float32 array to ${RANKS} ranks`,
+    ours.transfers.push['1GiB'],
+    ours.transfers.pushRead
+  );
+  const pullMet = transferMet(
+    '`ddp.pull` of a 1 GiB float32 array from rank 0',
+    ours.transfers.pull,
+    ours.transfers.pullRead
+  );
 
   const p95 = xs => f(quantile(xs, 0.95), 1);
   const oursOut = ours.output[0];
@@ -501,39 +551,34 @@ function report(m, ours, ippSeconds, base) {
       '—',
       `< 150 MB: ${rssMet}`
     ],
-    [
-      'Push 100 MiB float32 array to every rank (s)',
-      spread(ours.transfers.push['100MiB'], 2),
-      ipp.push['100MiB'].length ? spread(ipp.push['100MiB'], 2) : '—',
+    ...[
+      [
+        'Push 100 MiB float32 array to every rank (s)',
+        ours.transfers.push['100MiB'],
+        ipp.push['100MiB']
+      ],
+      [
+        'Push 1 GiB float32 array to every rank (s)',
+        ours.transfers.push['1GiB'],
+        ipp.push['1GiB'],
+        `< 2 s: ${pushMet}`
+      ],
+      ['… and until every rank has read all of it (s)', ours.transfers.pushRead, ipp.pushRead],
+      [
+        'Pull 1 GiB float32 array from rank 0 (s)',
+        ours.transfers.pull,
+        ipp.pull,
+        `< 2 s: ${pullMet}`
+      ],
+      ['… and until it has been read all through (s)', ours.transfers.pullRead, ipp.pullRead]
+    ].map(([what, mine, theirs, goal = '']) => [
+      what,
+      spread(mine, 2),
+      theirs?.length ? spread(theirs, 2) : '—',
       '—',
-      '—',
-      ''
-    ],
-    [
-      'Push 1 GiB float32 array to every rank (s)',
-      spread(ours.transfers.push['1GiB'], 2),
-      ipp.push['1GiB'].length ? spread(ipp.push['1GiB'], 2) : '—',
-      '—',
-      '—',
-      `< 2 s: ${median(ours.transfers.push['1GiB']) < 2 ? 'met' : 'missed'}`
-    ],
-    [
-      '… and every rank reads all of it (`a.sum()` via `ddp.run`) (s)',
-      spread(ours.transfers.pushRead, 2),
-      '—',
-      '—',
-      '—',
-      ''
-    ],
-    [
-      'Pull 1 GiB float32 array from rank 0 (s)',
-      spread(ours.transfers.pull, 2),
-      '—',
-      '—',
-      '—',
-      `< 2 s: ${median(ours.transfers.pull) < 2 ? 'met' : 'missed'}`
-    ],
-    ['… and read all of it (`x.sum()`) (s)', spread(ours.transfers.pullRead, 2), '—', '—', '—', '']
+      theirs?.length ? ratio(median(theirs), median(mine)) : '—',
+      goal
+    ])
   ];
   const table = rows
     .map(
@@ -545,7 +590,7 @@ function report(m, ours, ippSeconds, base) {
   return [
     `Measured ${m.date} on ${m.cpu}, ${m.cores} cores, ${m.ramGiB.toFixed(0)} GiB RAM, ${m.os}; Node ${m.node}, Python ${m.python}, torch ${m.torch}, ipykernel ${m.ipykernel}, ipyparallel ${m.ipyparallel}; jupyter-ddp ${m.version}${m.commit ? ` (${m.commit} + working tree)` : ''}. Load average at the start: ${m.loadAtStart.toFixed(2)}.`,
     '',
-    `Median (min–max) over ${RUNS.starts} cold starts, ${RUNS.restarts} restarts (ipyparallel: ${RUNS.ippRestarts}), ${RUNS.passRuns} \`pass\` cells (after ${RUNS.passWarmup} unmeasured), ${RUNS.outputRuns} output runs, ${RUNS.push100} and ${RUNS.push1g} pushes.`,
+    `Median (min–max) over ${RUNS.starts} cold starts, ${RUNS.restarts} restarts (ipyparallel: ${RUNS.ippRestarts}), ${RUNS.passRuns} \`pass\` cells (ours: half before ipyparallel's and half after, each half after ${RUNS.passWarmup} unmeasured), ${RUNS.outputRuns} output runs, ${RUNS.push100} and ${RUNS.push1g} pushes (100 MiB, 1 GiB), ${RUNS.pull1g} pulls.`,
     '',
     table,
     '',
@@ -587,7 +632,9 @@ async function main() {
       // a part alone, raw figures only (for working on the bench or the server)
       const raw = {};
       if (ONLY.includes('ours')) {
-        raw.ours = await ours.run().finally(() => ours.close());
+        raw.ours = await ours.run();
+        raw.ours.pass.push(...(await ours.passCells(RUNS.passRuns / 2)));
+        await ours.close();
       }
       if (ONLY.includes('floor')) {
         raw.floor = await floor();
@@ -597,12 +644,16 @@ async function main() {
       }
       results = JSON.stringify(raw);
     } else {
-      const oursResult = await ours.run().finally(() => ours.close());
+      const oursResult = await ours.run();
       const base = await floor();
       const ipp = await ipyparallel();
+      // Our other half of the `pass` cells, after ipyparallel's: this machine's speed drifts by a
+      // fifth over minutes, and both sides' figures should span the same stretch of time.
+      oursResult.pass.push(...(await ours.passCells(RUNS.passRuns / 2)));
       results = report(m, oursResult, ipp, base);
     }
   } finally {
+    await ours.close();
     await endAll();
     clearTimeout(deadline);
   }

@@ -11,7 +11,9 @@ Measures, with ipyparallel's default local launchers and one engine per rank:
 - pass round trip: view.execute("pass", block=True) on all engines;
 - output: every engine printing the same lines; bytes of stdout at the client over the time from
   execute to the last output (AsyncResult.wait_for_output);
-- push: view.push({"a": float32 array}, block=True) to every engine.
+- push: view.push({"a": float32 array}, block=True) to every engine (100 MiB, 1 GiB); for 1 GiB,
+  also until view.apply of a.sum() on every engine has returned (every byte read there);
+- pull: view.pull("b", targets=0, block=True) of a 1 GiB float32 array, and until x.sum() of it.
 
 Progress goes to stderr; one JSON object (raw timings, in seconds, and byte counts) to stdout.
 Every process started (controller, engines) is ended, whatever happens.
@@ -149,17 +151,49 @@ def main():
             del ar, stdout
             bench.client.purge_everything()
 
-        for label, mib, runs in (("100MiB", 100, CONFIG["push100"]), ("1GiB", 1024, CONFIG["push1g"])):
-            array = np.ones(mib * 2**20 // 4, dtype=np.float32)
+        # Push, and pull from engine 0, of the float32 arrays ours moves; as ours, each is timed
+        # until it returns and, in the same go, until every byte has been read (on every engine
+        # after a push, at the client after a pull).
+        result["pushRead"] = []
+        view.execute("import numpy as np")
+        sizes = (("100MiB", 25 * 2**20, CONFIG["push100"]), ("1GiB", 2**28, CONFIG["push1g"]))
+        for label, n, runs in sizes:
+            array = np.ones(n, dtype=np.float32)
+            expect = float(array.sum())
             times = []
-            for _ in range(runs):
+            for i in range(runs):
                 t0 = time.perf_counter()
                 view.push({"a": array})
-                times.append(time.perf_counter() - t0)
+                t1 = time.perf_counter()
+                sums = view.apply_sync(lambda a: float(a.sum()), ipp.Reference("a"))
+                t2 = time.perf_counter()
+                assert sums == [expect] * RANKS, sums
+                times.append(t1 - t0)
+                if label == "1GiB":
+                    result["pushRead"].append(t2 - t0)
                 view.execute("del a")
-                log(f"push {label} to {RANKS} engines: {times[-1]:.2f} s")
+                log(
+                    f"push {label} {i + 1} to {RANKS} engines: {t1 - t0:.2f} s,"
+                    f" and read on every engine {t2 - t0:.2f} s"
+                )
             result["push"][label] = times
             del array
+        result["pull"] = []
+        result["pullRead"] = []
+        view.execute(f"b = np.ones({2**28}, dtype=np.float32)")  # on every engine, as ours
+        for i in range(CONFIG["pull1g"]):
+            t0 = time.perf_counter()
+            x = view.pull("b", targets=0)
+            t1 = time.perf_counter()
+            total = float(x.sum())
+            t2 = time.perf_counter()
+            assert x.shape == (2**28,) and total == 2**28, total
+            result["pull"].append(t1 - t0)
+            result["pullRead"].append(t2 - t0)
+            del x
+            bench.client.purge_everything()
+            log(f"pull 1GiB {i + 1} from engine 0: {t1 - t0:.2f} s, and read {t2 - t0:.2f} s")
+        view.execute("del b")
     finally:
         bench.stop()
         log("cluster stopped")

@@ -224,13 +224,21 @@ export class Lab {
   connect() {
     this.finished = new Map();
     this.waiters = new Map();
+    this.replies = new Map();
+    this.nextId = 0;
     this.sink = null;
-    this.ws = new WebSocket(`ws://127.0.0.1:${this.port}/ddp/api/ws?token=${this.token}`);
+    // as the JupyterLab extension connects (src/client/connection.ts)
+    this.ws = new WebSocket(
+      `ws://127.0.0.1:${this.port}/ddp/api/ws?omit=status&token=${this.token}`
+    );
     this.ws.on('message', data => {
       const text = data.toString();
       const msg = JSON.parse(text);
       if (msg.type === 'output') {
         this.sink?.(msg.event, text.length);
+      } else if (msg.type === 'executeReply') {
+        this.replies.get(msg.id)?.(msg);
+        this.replies.delete(msg.id);
       } else if (msg.type === 'execution' && msg.execution.status !== 'running') {
         const at = performance.now();
         const waiter = this.waiters.get(msg.execution.id);
@@ -248,10 +256,22 @@ export class Lab {
     });
   }
 
-  /** Run a cell on every rank: ms from the execute POST to the WebSocket's completion message. */
+  /**
+   * Run a cell on every rank as the extension does, with an `execute` on the WebSocket: ms from
+   * sending it to the WebSocket's completion message.
+   */
   async cell(code) {
     const t0 = performance.now();
-    const { id } = await this.api('POST', '/ddp/api/groups/default/executions', { code });
+    const requestId = this.nextId++;
+    const reply = new Promise(resolve => this.replies.set(requestId, resolve));
+    this.ws.send(
+      JSON.stringify({ type: 'execute', id: requestId, group: 'default', request: { code } })
+    );
+    const answer = await reply;
+    if (!answer.execution) {
+      throw new Error(`execute: ${answer.status} ${answer.error.error}`);
+    }
+    const { id } = answer.execution;
     const done =
       this.finished.get(id) ?? (await new Promise(resolve => this.waiters.set(id, resolve)));
     this.finished.delete(id);
@@ -261,14 +281,17 @@ export class Lab {
     return done.at - t0;
   }
 
+  /** End the server and everything it started; once is enough, twice does no harm. */
   async close() {
     this.ws?.close();
     this.agent?.destroy();
-    if (this.proc) {
-      await end(this.proc);
+    const { proc, dir } = this;
+    this.proc = this.dir = null;
+    if (proc) {
+      await end(proc);
     }
-    if (this.dir) {
-      fs.rmSync(this.dir, { recursive: true, force: true });
+    if (dir) {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   }
 }
