@@ -59,10 +59,9 @@ export class EventHub {
 
   /**
    * Push a message to every connected client that wants it, serialised once (and not at all for
-   * nobody). An
-   * output's content may come as the kernel's own JSON, `rawContent`, relayed as it is. What is
-   * sent to a client in one turn of the event loop leaves in one write: a cell on 4 ranks makes a
-   * dozen small messages, and a write each cost more CPU than all else the server does for it.
+   * nobody). An output's content may come as the kernel's own JSON, `rawContent`, relayed as it
+   * is. What is sent to a client in one turn of the event loop leaves in one write: a cell makes
+   * several small messages, and a write each costs more CPU than the rest of their handling.
    */
   broadcast(message: ServerMessage, rawContent?: Buffer): void {
     const msgType = message.type === 'output' ? message.event.msgType : null;
