@@ -18,10 +18,18 @@ export class RankOutputs {
     return this.next;
   }
 
-  /** Add an event; events are applied strictly in sequence, each rank's in its own order. */
+  /** Whether an output below `nextSeq` (an execution summary's) has not been applied yet. */
+  missesBefore(nextSeq: number): boolean {
+    return this.next < nextSeq;
+  }
+
+  /**
+   * Add an event; outputs are applied strictly in sequence, each rank's in its own order. Status
+   * events are not outputs: they carry the next output's seq, and would take its place.
+   */
   add(event: OutputEvent): void {
-    if (event.seq < this.next) {
-      return; // a repeat, fetched to fill a gap
+    if (event.msgType === 'status' || event.seq < this.next) {
+      return; // not an output, or a repeat fetched to fill a gap
     }
     this.pending.set(event.seq, event);
     this.drain();

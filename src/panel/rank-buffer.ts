@@ -234,8 +234,9 @@ export class RankBuffer {
 }
 
 /**
- * Every rank's buffer for one execution. Events are applied strictly in sequence order (those
+ * Every rank's buffer for one execution. Outputs are applied strictly in sequence order (those
  * ahead of a gap wait for it to be filled, e.g. by the execution's record), each to its rank.
+ * Status events are not outputs (they carry the next output's seq): they are left out here.
  */
 export class ExecutionOutputs {
   private readonly _ranks = new Map<number, RankBuffer>();
@@ -276,9 +277,14 @@ export class ExecutionOutputs {
     return buffer;
   }
 
+  /** Whether an output below `nextSeq` (an execution summary's) has not been applied yet. */
+  missesBefore(nextSeq: number): boolean {
+    return this._next < nextSeq;
+  }
+
   add(event: OutputEvent): void {
-    if (event.seq < this._next || this._pending.has(event.seq)) {
-      return; // a repeat
+    if (event.msgType === 'status' || event.seq < this._next || this._pending.has(event.seq)) {
+      return; // not an output, or a repeat
     }
     this._pending.set(event.seq, event);
     this._pendingChars += sizeOf(event);

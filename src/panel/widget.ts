@@ -130,7 +130,9 @@ export class RankOutputsPanel extends Widget {
     this._serverDropped = 0;
     this._outputs = new ExecutionOutputs(this.limits);
     summary?.ranks.forEach(rank => this.ensurePane(rank));
-    this.catchUp();
+    if (!summary || this._outputs.missesBefore(summary.nextSeq)) {
+      this.catchUp();
+    }
     this.updateFilter();
     this.updateLayout();
     this.updateHeader();
@@ -275,7 +277,8 @@ export class RankOutputsPanel extends Widget {
   private onExecution(_: unknown, summary: ExecutionSummary): void {
     if (summary.id === this._executionId) {
       this.setSummary(summary);
-      if (summary.status !== 'running') {
+      // At its end, fetch only what the socket did not deliver (nothing, usually).
+      if (summary.status !== 'running' && this._outputs?.missesBefore(summary.nextSeq)) {
         this.catchUp();
       }
     } else if (summary.status === 'running' && this._follow) {

@@ -167,6 +167,28 @@ describe('ExecutionOutputs', () => {
     expect(textOf(outputs.rank(2))).toBe('x'.repeat(60) + 'y'.repeat(60));
   });
 
+  it('applies outputs as they come with status events left out, or among them', () => {
+    const status = (seq: number, rank: number): OutputEvent => ({
+      execution: 'x',
+      seq,
+      rank,
+      msgType: 'status',
+      content: { execution_state: 'idle' }
+    });
+    const outputs = new ExecutionOutputs();
+    outputs.add(status(0, 0));
+    outputs.add(event(0, 0, 'a'));
+    outputs.add(event(1, 1, 'b'));
+    outputs.add(status(2, 1));
+    outputs.add(event(2, 0, 'c'));
+    expect(outputs.pending).toBe(0);
+    expect(textOf(outputs.rank(0))).toBe('ac');
+    expect(textOf(outputs.rank(1))).toBe('b');
+    expect(outputs.missesBefore(3)).toBe(false);
+    outputs.add(event(4, 0, 'e'));
+    expect(outputs.missesBefore(5)).toBe(true);
+  });
+
   it('giveUpGap applies what waits behind a gap', () => {
     const outputs = new ExecutionOutputs();
     outputs.add(event(3, 1, 'z'));
