@@ -2,7 +2,7 @@ import { JupyterFrontEndPlugin } from '@jupyterlab/application';
 
 import { cellsPlugin } from './cells/plugin';
 import { clientPlugin } from './client/plugin';
-import { executorPlugin, reattachPlugin } from './executor/plugin';
+import { executorPlugin, ranksPromptPlugin, reattachPlugin } from './executor/plugin';
 import { groupPlugin } from './group/plugin';
 import { executionsPlugin, panelPlugin } from './panel/plugin';
 import { statusPlugin } from './status/plugin';
@@ -15,6 +15,7 @@ const plugins: JupyterFrontEndPlugin<unknown>[] = [
   cellsPlugin,
   executorPlugin,
   reattachPlugin,
+  ranksPromptPlugin,
   executionsPlugin,
   panelPlugin,
   transferPlugin

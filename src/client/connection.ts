@@ -34,6 +34,8 @@ export class DdpConnection implements IDisposable {
   private _execution = new Signal<this, ExecutionSummary>(this);
   private _reconnected = new Signal<this, void>(this);
   private _isDisposed = false;
+  /** The server's clock minus ours, from its hello (0 until then). */
+  private clockOffset = 0;
   private nextRequestId = 0;
   private readonly pending = new Map<
     number,
@@ -70,6 +72,14 @@ export class DdpConnection implements IDisposable {
 
   get isDisposed(): boolean {
     return this._isDisposed;
+  }
+
+  /**
+   * Now on the server's clock (ms since the epoch), to compare with the server's times
+   * (`rankEndedAt`, `interruptedAt`) whatever this machine's clock says.
+   */
+  serverNow(): number {
+    return Date.now() + this.clockOffset;
   }
 
   /** Whether the socket is open, so that `execute` can be sent on it. */
@@ -133,6 +143,7 @@ export class DdpConnection implements IDisposable {
     switch (message.type) {
       case 'hello':
         this.retryMs = RECONNECT_MIN_MS;
+        this.clockOffset = message.serverTime - Date.now();
         this.setGroup(message.group);
         if (this.everConnected) {
           this._reconnected.emit();

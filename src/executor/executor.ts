@@ -16,10 +16,14 @@ import { IDdpExecutions } from '../panel/tokens';
 import { ExecutionSummary, OutputEvent } from '../protocol/api';
 import { cellMode } from '../protocol/cell-mode';
 import { DipOptions, isMagicError, parseCell } from '../protocol/magics';
-import { RankView } from '../protocol/outputs';
+import { failureOutput, RankView } from '../protocol/outputs';
 import { performDirectives } from './directives';
 import { KernelClients, runLocalCode } from './local-run';
+import { NoticeView } from './notice-view';
+import { cellNotices, needsTicking } from './notices';
+import { forgetRanksCount, setRanksCount } from './prompt';
 import { RankOutputs } from './rank-outputs';
+import { Ticker } from './ticker';
 
 export interface ExecutorSettings {
   /** Whose outputs DDP cells show by default. */
@@ -45,6 +49,8 @@ export class DdpCellExecutor implements INotebookCellExecutor {
   private readonly failures = new WeakMap<INotebookModel, number>();
   private readonly running = new Set<string>();
   private readonly kernelClients: KernelClients;
+  /** Brings the notices of cells whose notices count seconds up to date. */
+  private readonly ticker = new Ticker();
 
   constructor(
     private readonly client: IDdpClient,
@@ -88,6 +94,8 @@ export class DdpCellExecutor implements INotebookCellExecutor {
 
   private async runNow(options: RunOptions): Promise<boolean> {
     const model = options.cell.model as ICodeCellModel;
+    // Whatever count this run leaves is the notebook kernel's, unless the ranks set theirs.
+    forgetRanksCount(model);
     const source = model.sharedModel.getSource();
     const parsed = parseCell(source);
     if (isMagicError(parsed)) {
@@ -200,13 +208,8 @@ export class DdpCellExecutor implements INotebookCellExecutor {
         'ddp.finished': new Date().toISOString()
       });
     }
+    // A failure is in the cell's outputs: no dialog here, which would hold up the queued cells.
     const success = final.status === 'ok';
-    if (final.failure) {
-      await showErrorMessage(
-        this.trans.__('The DDP group failed'),
-        this.trans.__('%1. Restart the group to go on.', final.failure)
-      );
-    }
     options.onCellExecuted({ cell, success });
     return success;
   }
@@ -228,6 +231,8 @@ export class DdpCellExecutor implements INotebookCellExecutor {
     this.running.add(summary.id);
     this.executions?.set(model.id, summary.id, notebookPath);
     const outputs = new RankOutputs();
+    // Why the execution did not finish on every rank, saved with the cell's outputs.
+    let failure: IOutput[] = [];
     const render = () => {
       const { maxCellOutputChars } = this.settings();
       const composed = outputs.compose(
@@ -235,18 +240,56 @@ export class DdpCellExecutor implements INotebookCellExecutor {
         maxCellOutputChars,
         this.trans.__('[jupyter-ddp: earlier output was cut to keep the page responsive]')
       );
-      model.outputs.fromJSON([...before, ...composed]);
+      model.outputs.fromJSON([...before, ...composed, ...failure]);
     };
     model.executionState = 'running';
-    const final = await this.follow(summary.id, outputs, render);
+    const notices = this.showNotices(cell, summary);
+    const final = await this.follow(summary, outputs, render, notices.update);
+    notices.dispose();
     this.running.delete(summary.id);
+    failure = [failureOutput(final)].filter(o => o !== null);
     render();
     if (setCount) {
       const mainRank = summary.ranks.includes(0) ? 0 : Math.min(...summary.ranks);
       model.executionCount = final.executionCount[mainRank] ?? null;
+      setRanksCount(model, model.executionCount);
     }
     model.executionState = 'idle';
     return final;
+  }
+
+  /**
+   * Keep the cell's notices (the group's problems with its ranks, a straggler, an ignored
+   * interrupt) in step with the newest summary, the group, and the clock while they count seconds.
+   */
+  private showNotices(
+    cell: CodeCell,
+    first: ExecutionSummary
+  ): { update: (summary: ExecutionSummary) => void; dispose: () => void } {
+    const { connection } = this.client;
+    const view = new NoticeView(this.trans, () => void this.groups.restart());
+    view.mount(cell);
+    let summary = first;
+    const refresh = () => {
+      view.setNotices(
+        cellNotices(summary, connection.group?.problems ?? [], connection.serverNow(), this.trans)
+      );
+      this.ticker.set(refresh, needsTicking(summary));
+    };
+    const onGroup = () => refresh();
+    connection.groupChanged.connect(onGroup);
+    refresh();
+    return {
+      update: next => {
+        summary = next;
+        refresh();
+      },
+      dispose: () => {
+        connection.groupChanged.disconnect(onGroup);
+        this.ticker.set(refresh, false);
+        view.dispose();
+      }
+    };
   }
 
   /**
@@ -287,12 +330,19 @@ export class DdpCellExecutor implements INotebookCellExecutor {
   }
 
   /**
-   * Feed the execution's events into `outputs` (rendering at most every 100 ms) until it ends;
+   * Feed the execution's events into `outputs` (rendering at most every 100 ms) until it ends,
+   * and its summaries meanwhile (a rank finished, an interrupt was ignored) to `onSummary`;
    * whatever the socket did not deliver (before we listened, or during a drop) comes from the
-   * server's buffer.
+   * server's buffer, fetched only when a summary's `nextSeq` says something is missing.
    */
-  private follow(id: string, outputs: RankOutputs, render: () => void): Promise<ExecutionSummary> {
+  private follow(
+    first: ExecutionSummary,
+    outputs: RankOutputs,
+    render: () => void,
+    onSummary: (summary: ExecutionSummary) => void
+  ): Promise<ExecutionSummary> {
     const { connection, api } = this.client;
+    const id = first.id;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const schedule = () => {
       timer ??= setTimeout(() => {
@@ -320,7 +370,8 @@ export class DdpCellExecutor implements INotebookCellExecutor {
         }
       };
       // Fetch what the socket did not deliver; the server's buffer may have dropped the oldest.
-      const catchUp = () => {
+      // Once the execution ended (`ended`), a failed fetch still ends the cell: never left [*].
+      const catchUp = (ended?: ExecutionSummary) => {
         void api.record(id, outputs.firstMissing).then(
           record => {
             if (record.outputs.length > 0) {
@@ -330,22 +381,38 @@ export class DdpCellExecutor implements INotebookCellExecutor {
             schedule();
             if (record.execution.status !== 'running') {
               finish(record.execution);
+            } else if (!finished) {
+              onSummary(record.execution);
             }
           },
-          () => undefined
+          () => {
+            if (ended) {
+              finish(ended);
+            }
+          }
         );
       };
       const onExecution = (_: unknown, summary: ExecutionSummary) => {
-        if (summary.id === id && summary.status !== 'running') {
-          catchUp();
+        if (summary.id !== id || finished) {
+          return;
+        }
+        if (summary.status === 'running') {
+          onSummary(summary);
+        } else if (outputs.missesBefore(summary.nextSeq)) {
+          catchUp(summary);
+        } else {
+          finish(summary);
         }
       };
       const onReconnect = () => catchUp();
       connection.output.connect(onOutput);
       connection.execution.connect(onExecution);
       connection.reconnected.connect(onReconnect);
-      // Events can beat the POST's reply here (even the end of a short execution).
-      catchUp();
+      // Events can beat a REST reply (even the end of a short execution), and a reattached cell
+      // has missed what ran before: the summary we have says which.
+      if (first.status !== 'running' || outputs.missesBefore(first.nextSeq)) {
+        catchUp();
+      }
     });
   }
 

@@ -8,6 +8,7 @@ import { CommandIDs as GroupCommands } from '../group/plugin';
 import { IDdpGroupManager } from '../group/tokens';
 import { IDdpExecutions } from '../panel/tokens';
 import { DdpCellExecutor, ExecutorSettings } from './executor';
+import { showRanksPrompts } from './prompt';
 
 const PLUGIN_ID = 'jupyterlab-ddp:executor';
 
@@ -65,6 +66,21 @@ export const reattachPlugin: JupyterFrontEndPlugin<void> = {
     }
     tracker.widgetAdded.connect((_, panel) => {
       void panel.context.ready.then(() => executor.reattach(panel));
+    });
+  }
+};
+
+/** DDP cells' prompts read `[r2]:`: rank 0's count, never to be taken for the notebook kernel's. */
+export const ranksPromptPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'jupyterlab-ddp:ranks-prompt',
+  description: 'Marks the execution counts of DDP cells as the ranks’ ([r2]:).',
+  autoStart: true,
+  requires: [INotebookTracker],
+  optional: [ITranslator],
+  activate: (_app: JupyterFrontEnd, tracker: INotebookTracker, translator: ITranslator | null) => {
+    const trans = (translator ?? nullTranslator).load('jupyterlab_ddp');
+    tracker.widgetAdded.connect((_, panel) => {
+      void panel.context.ready.then(() => showRanksPrompts(panel, trans));
     });
   }
 };

@@ -5,8 +5,9 @@ import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
 import { ApiRequestError } from '../client/api';
 import { IDdpClient } from '../client/tokens';
-import { StartGroupRequest } from '../protocol/api';
+import { DeviceKind, StartGroupRequest } from '../protocol/api';
 import { GroupControls, GroupDefaults, parseGpus } from './controls';
+import { describeStart } from './describe';
 import { IDdpGroupManager } from './tokens';
 
 const PLUGIN_ID = 'jupyterlab-ddp:group';
@@ -57,6 +58,9 @@ export const groupPlugin: JupyterFrontEndPlugin<IDdpGroupManager> = {
     }
     const { api, connection } = client;
     const running = () => ['ready', 'busy'].includes(connection.group?.state ?? '');
+    // What this machine's groups run on, once one has been seen: the start dialog can then be exact.
+    let device: DeviceKind | null = null;
+    connection.groupChanged.connect((_, group) => (device = group?.device ?? device));
 
     const startRequest = (overrides: StartGroupRequest = {}): StartGroupRequest => ({
       gpus: parseGpus(settings.gpus),
@@ -87,10 +91,11 @@ export const groupPlugin: JupyterFrontEndPlugin<IDdpGroupManager> = {
       isEnabled: () => connection.group !== null && connection.group.state !== 'stopped',
       execute: () => act(trans.__('Could not stop the DDP group'), () => api.stop())
     });
+    const restart = () => act(trans.__('Could not restart the DDP group'), () => api.restart());
     app.commands.addCommand(CommandIDs.restart, {
       label: trans.__('Restart DDP Group'),
       isEnabled: () => connection.group !== null && connection.group.state !== 'stopped',
-      execute: () => act(trans.__('Could not restart the DDP group'), () => api.restart())
+      execute: restart
     });
     app.commands.addCommand(CommandIDs.interrupt, {
       label: trans.__('Interrupt DDP Ranks'),
@@ -121,7 +126,7 @@ export const groupPlugin: JupyterFrontEndPlugin<IDdpGroupManager> = {
           case 'stop':
             return act(trans.__('Could not stop the DDP group'), () => api.stop());
           case 'restart':
-            return act(trans.__('Could not restart the DDP group'), () => api.restart());
+            return restart();
           default:
             return false;
         }
@@ -152,6 +157,7 @@ export const groupPlugin: JupyterFrontEndPlugin<IDdpGroupManager> = {
 
     return {
       startRequest,
+      restart,
       ensureRunning: async (kernelName: string | undefined) => {
         lastKernel = kernelName ?? lastKernel;
         if (running()) {
@@ -170,14 +176,20 @@ export const groupPlugin: JupyterFrontEndPlugin<IDdpGroupManager> = {
           return false;
         }
         if (!settings.startWithoutAsking) {
+          const what = describeStart(startRequest(), device, trans);
           const answer = await showDialog({
             title: trans.__('Start the DDP group?'),
-            body: trans.__(
-              'This cell runs on the DDP ranks, and no group is running. Start one (%1)?',
+            body:
               connection.group.state === 'failed'
-                ? trans.__('the last one failed: %1', connection.group.error ?? '')
-                : settings.gpus
-            ),
+                ? trans.__(
+                    'This cell runs on the DDP ranks, and the last group failed: %1. Start %2?',
+                    connection.group.error ?? '',
+                    what
+                  )
+                : trans.__(
+                    'This cell runs on the DDP ranks, and no group is running. Start %1?',
+                    what
+                  ),
             buttons: [Dialog.cancelButton(), Dialog.okButton({ label: trans.__('Start') })]
           });
           if (!answer.button.accept) {

@@ -8,6 +8,8 @@ export interface IDdpGroupManager {
   ensureRunning(kernelName: string | undefined): Promise<boolean>;
   /** A start request from the settings' defaults (and the last notebook's kernel), overridden. */
   startRequest(overrides?: StartGroupRequest): StartGroupRequest;
+  /** Restart the group (what is wrong, if it cannot, in a dialog); true once it is ready. */
+  restart(): Promise<boolean>;
 }
 
 export const IDdpGroupManager = new Token<IDdpGroupManager>(

@@ -1,6 +1,7 @@
 import { TranslationBundle } from '@jupyterlab/translation';
 
-import { GroupSummary } from '../protocol/api';
+import { rankList } from '../executor/notices';
+import { GroupSummary, RankProblem } from '../protocol/api';
 
 /** The status-bar label for a group; null means no jupyter-ddp server answers. */
 export function statusText(group: GroupSummary | null, trans: TranslationBundle): string {
@@ -20,9 +21,35 @@ export function statusText(group: GroupSummary | null, trans: TranslationBundle)
           : group.state === 'busy'
             ? trans.__('busy')
             : trans.__('ready');
-      return trans.__('DDP: %1 x %2 %3', group.worldSize, device, state);
+      const text = trans.__('DDP: %1 x %2 %3', group.worldSize, device, state);
+      const problems = problemsText(group.problems ?? [], trans);
+      return problems ? trans.__('%1 — %2', text, problems) : text;
     }
   }
+}
+
+/** "rank 2 not responding; rank 1 ignored the interrupt", ranks grouped by kind ('' if none). */
+export function problemsText(problems: RankProblem[], trans: TranslationBundle): string {
+  const byKind = new Map<RankProblem['kind'], number[]>();
+  for (const { kind, rank } of problems) {
+    byKind.set(kind, [...(byKind.get(kind) ?? []), rank]);
+  }
+  return [...byKind]
+    .map(([kind, ranks]) => {
+      const named = rankList(
+        [...new Set(ranks)].sort((a, b) => a - b),
+        trans
+      );
+      switch (kind) {
+        case 'unresponsive':
+          return trans.__('%1 not responding', named);
+        case 'blocked':
+          return trans.__('%1 blocked', named);
+        case 'interrupt-ignored':
+          return trans.__('%1 ignored the interrupt', named);
+      }
+    })
+    .join('; ');
 }
 
 /** The hover text: what the label means and what to do about it. */
@@ -32,5 +59,10 @@ export function statusTitle(group: GroupSummary | null, trans: TranslationBundle
       'No jupyter-ddp server answers. Start JupyterLab with `jupyter-ddp lab` to run cells on DDP ranks.'
     );
   }
-  return trans.__('DistributedDataParallel group: %1. Click for the group controls.', group.state);
+  const title = trans.__(
+    'DistributedDataParallel group: %1. Click for the group controls.',
+    group.state
+  );
+  // The server's own sentences: what is wrong with each rank, and what to do.
+  return [title, ...(group.problems ?? []).map(p => p.message)].join('\n');
 }

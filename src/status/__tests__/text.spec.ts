@@ -1,5 +1,6 @@
 import { nullTranslator } from '@jupyterlab/translation';
 
+import type { GroupSummary } from '../../protocol/api';
 import { statusText, statusTitle } from '../text';
 
 const trans = nullTranslator.load('jupyterlab_ddp');
@@ -33,5 +34,26 @@ describe('status-bar text', () => {
       error: 'rank 2 exited (SIGKILL)'
     } as const;
     expect(statusText(failed, trans)).toBe('DDP: failed — rank 2 exited (SIGKILL)');
+  });
+
+  it('names the ranks with problems, and the server’s advice in the hover text', () => {
+    const group: GroupSummary = {
+      state: 'busy',
+      worldSize: 4,
+      device: 'cpu',
+      problems: [
+        { rank: 2, kind: 'unresponsive', since: 1, message: 'rank 2 stopped answering: …' },
+        { rank: 3, kind: 'unresponsive', since: 1, message: 'rank 3 stopped answering: …' },
+        { rank: 1, kind: 'interrupt-ignored', since: 2, message: 'restart the group' }
+      ]
+    };
+    expect(statusText({ ...group, problems: [group.problems![0]] }, trans)).toBe(
+      'DDP: 4 x CPU busy — rank 2 not responding'
+    );
+    expect(statusText(group, trans)).toBe(
+      'DDP: 4 x CPU busy — ranks 2, 3 not responding; rank 1 ignored the interrupt'
+    );
+    expect(statusTitle(group, trans)).toContain('rank 2 stopped answering: …\nrank 3');
+    expect(statusText({ ...group, problems: [] }, trans)).toBe('DDP: 4 x CPU busy');
   });
 });
