@@ -11,3 +11,6 @@ export class BadRequestError extends Error {
 export class NotFoundError extends Error {}
 
 export class ConflictError extends Error {}
+
+/** A rank kernel failed while the group started: not the request's fault, nor a server bug (502). */
+export class RankFailedError extends Error {}

@@ -37,7 +37,6 @@ interface Entry {
   sizes: number[];
   bytes: number;
   dropped: number;
-  seq: number;
 }
 
 /** Every execution's summary and outputs, bounded in count and in bytes. */
@@ -53,16 +52,38 @@ export class ExecutionStore {
       ...(cell ? { cell } : {}),
       status: 'running',
       rankStatus: {},
-      executionCount: {}
+      executionCount: {},
+      startedAt: Date.now(),
+      rankEndedAt: {},
+      nextSeq: 0
     };
-    this.entries.set(summary.id, { summary, outputs: [], sizes: [], bytes: 0, dropped: 0, seq: 0 });
-    while (this.entries.size > this.limits.maxExecutions) {
-      this.entries.delete(this.entries.keys().next().value as string);
-    }
+    this.entries.set(summary.id, { summary, outputs: [], sizes: [], bytes: 0, dropped: 0 });
+    this.evict();
     return summary;
   }
 
-  /** Record one output; returns the tagged event (also when it had to evict older ones). */
+  /**
+   * Forget the oldest finished executions beyond the limit. Queued and running ones are never
+   * forgotten: their outputs and their end must still reach the clients.
+   */
+  private evict(): void {
+    let excess = this.entries.size - this.limits.maxExecutions;
+    for (const [id, entry] of this.entries) {
+      if (excess <= 0) {
+        break;
+      }
+      if (entry.summary.status !== 'running') {
+        this.entries.delete(id);
+        excess--;
+      }
+    }
+  }
+
+  /**
+   * Record one output; returns the tagged event (also when it had to evict older ones). Outputs
+   * are numbered without gaps; a `status` event is no output: it carries the next output's seq and
+   * is not kept, so a client that leaves status events out sees no gap.
+   */
   addOutput(
     execution: string,
     rank: number,
@@ -73,7 +94,11 @@ export class ExecutionStore {
     if (!entry) {
       return null;
     }
-    const event: OutputEvent = { execution, rank, seq: entry.seq++, msgType, content };
+    const summary = entry.summary;
+    if (msgType === 'status') {
+      return { execution, rank, seq: summary.nextSeq, msgType, content };
+    }
+    const event: OutputEvent = { execution, rank, seq: summary.nextSeq++, msgType, content };
     const size = weigh(msgType, content);
     entry.outputs.push(event);
     entry.sizes.push(size);
@@ -91,15 +116,25 @@ export class ExecutionStore {
     rank: number,
     status: ExecutionStatus,
     executionCount: number | null
-  ): void {
+  ): ExecutionSummary | null {
     const entry = this.entries.get(execution);
     if (entry) {
       entry.summary.rankStatus[rank] = status;
       entry.summary.executionCount[rank] = executionCount;
+      entry.summary.rankEndedAt[rank] = Date.now();
     }
+    return entry?.summary ?? null;
   }
 
-  finish(execution: string, failure?: string): ExecutionSummary | null {
+  get(execution: string): ExecutionSummary | null {
+    return this.entries.get(execution)?.summary ?? null;
+  }
+
+  finish(
+    execution: string,
+    failure?: string,
+    failedRank?: ExecutionSummary['failedRank']
+  ): ExecutionSummary | null {
     const entry = this.entries.get(execution);
     if (!entry) {
       return null;
@@ -112,6 +147,9 @@ export class ExecutionStore {
         : 'ok';
     if (failure) {
       entry.summary.failure = failure;
+      if (failedRank) {
+        entry.summary.failedRank = failedRank;
+      }
     }
     return entry.summary;
   }

@@ -15,22 +15,29 @@ import {
   PullResult,
   PushRequest,
   PushResult,
+  RankProblem,
   StartGroupRequest
 } from '../../src/protocol/api';
 import { describeExit, Kernel, KernelDiedError, KernelExit } from '../kernel/kernel';
 import { getKernelSpec, KernelSpec } from '../kernel/kernelspec';
 import { JupyterMessage, parentId } from '../kernel/message';
 import { freeLoopbackPort } from '../net';
+import { PACKAGE_ROOT } from '../package-root';
 import { chooseGpus, cudaVisibleDevices, listGpus } from './devices';
-import { BadRequestError, ConflictError, NotFoundError } from './errors';
+import { BadRequestError, ConflictError, NotFoundError, RankFailedError } from './errors';
 import { ExecutionStore, OUTPUT_MSG_TYPES } from './executions';
 import { GroupShape, newRunId, rankEnvironment, sharedEnvironment } from './rank-env';
 import * as transfers from './transfers';
 import { BOOTSTRAP, callRank } from './transfers';
+import { RankHealth, RankWatch, RankWatchTimes } from './rank-watch';
 import { SpareRecipe, WarmPool } from './warm-pool';
 
 export const DEFAULT_CPU_RANKS = 2;
 export const DEFAULT_TIMEOUT_SECONDS = 1800;
+/** Each step of a start (a kernel answering, importing torch, the process group) takes at most. */
+const START_STEP_TIMEOUT_MS = 120_000;
+/** An interrupt that has not ended a rank's cell after this long will not: say so. */
+const INTERRUPT_GRACE_MS = 5000;
 
 /** Where ranks run and what runs them. */
 export interface GroupEnvironment {
@@ -40,6 +47,10 @@ export interface GroupEnvironment {
   runtimeDir: string;
   /** Python that runs the process guard. */
   python: string;
+  /** Tests shorten these: how long each start-up step may take, and the rank watch's times. */
+  startStepTimeoutMs?: number;
+  watchTimes?: RankWatchTimes;
+  interruptGraceMs?: number;
 }
 
 /** Everything a group tells its clients. */
@@ -73,6 +84,18 @@ interface Failure {
   output: string[];
 }
 
+const PROBLEM_TEXT: Record<RankProblem['kind'], (rank: number) => string> = {
+  unresponsive: rank =>
+    `rank ${rank} is not responding: its process answers no heartbeat (stopped or frozen?); ` +
+    'resume it (kill -CONT) or restart the group',
+  blocked: rank =>
+    `rank ${rank} is alive but its Python is not answering (C code holding the GIL?); ` +
+    'wait, or restart the group',
+  'interrupt-ignored': rank =>
+    `rank ${rank} is still running after the interrupt (a gloo or NCCL collective ignores ` +
+    'interrupts); restart the group to free it'
+};
+
 /**
  * A DDP group: one kernel per rank with torchrun's environment and, where torch is importable, an
  * initialised process group. Any rank's exit fails the whole group at once — the survivors would
@@ -99,6 +122,9 @@ export class DdpGroup {
   /** execute_request msg_id → the execution and rank it belongs to. */
   private readonly requests = new Map<string, { execution: string; rank: number }>();
   private readonly pool: WarmPool;
+  private readonly watch: RankWatch;
+  /** By `${kind} ${rank}`. */
+  private readonly problems = new Map<string, RankProblem>();
 
   constructor(
     readonly name: string,
@@ -110,6 +136,11 @@ export class DdpGroup {
       python: env.python,
       warmUp: kernel => kernel.evaluate(BOOTSTRAP, '_ddp_warm()').then(() => undefined)
     });
+    this.watch = new RankWatch(
+      () => this.busyKernels(),
+      (rank, health) => this.onRankHealth(rank, health),
+      env.watchTimes
+    );
   }
 
   summary(): GroupSummary {
@@ -120,6 +151,9 @@ export class DdpGroup {
     };
     if (this.failure) {
       summary.error = this.failure.reason;
+    }
+    if (this.problems.size > 0) {
+      summary.problems = [...this.problems.values()];
     }
     return summary;
   }
@@ -161,7 +195,7 @@ export class DdpGroup {
 
   /** End the ranks and the spares. */
   async stop(): Promise<void> {
-    await Promise.all([this.end(), this.pool.clear()]);
+    await Promise.all([this.end('the group was stopped'), this.pool.clear()]);
   }
 
   /**
@@ -169,7 +203,7 @@ export class DdpGroup {
    * (resolved then, so nothing is looked up again), on the warm spares where there are.
    */
   async restart(): Promise<GroupInfo> {
-    await this.end();
+    await this.end('the group was restarted');
     return this.launch(this.lastRequest, this.lastPlan ?? (await this.plan(this.lastRequest)));
   }
 
@@ -207,14 +241,19 @@ export class DdpGroup {
       await this.spawnRanks(generation, recipe);
       torch = await this.initialise(request, generation);
     } catch (err) {
-      // Unless a stop() or a new start() took over meanwhile, the group is now failed.
-      if (generation === this.generation) {
-        this.generation++;
-        await this.killRanks();
-        this.failure ??= { reason: (err as Error).message, rank: null, output: [] };
-        this.setState('failed');
+      if (generation !== this.generation) {
+        // A stop() or a new start() took over meanwhile: a conflict, not a failure.
+        throw new ConflictError(
+          `group "${this.name}" was stopped or restarted while it started; start it again`
+        );
       }
-      throw err;
+      this.generation++;
+      await this.killRanks();
+      this.failure ??= { reason: (err as Error).message, rank: null, output: [] };
+      this.setState('failed');
+      throw err instanceof RankFailedError || err instanceof ConflictError
+        ? err
+        : new RankFailedError((err as Error).message);
     }
     this.setState('ready');
     if (torch && request.spares !== false) {
@@ -223,20 +262,55 @@ export class DdpGroup {
     return this.info();
   }
 
-  private async end(): Promise<void> {
+  /** End the ranks; every execution still running (or queued) ends as aborted, saying `why`. */
+  private async end(why: string): Promise<void> {
     this.generation++;
+    this.watch.stop();
     await this.killRanks();
-    this.abortRunning('the group was stopped');
+    this.abortRunning(why);
     this.ranks = [];
     this.failure = null;
+    this.problems.clear();
     this.backend = null;
     this.device = null;
     this.setState('stopped');
   }
 
+  /**
+   * Interrupt every rank. A rank whose cell has not ended a few seconds later will not (collectives
+   * ignore interrupts): its execution lists it in `interruptIgnored`, and the group reports it as
+   * a problem, so that the user (or a headless run) knows that only a restart frees it.
+   */
   async interrupt(): Promise<void> {
     this.requireRunning();
-    await Promise.all(this.ranks.map(r => r.kernel.interrupt()));
+    const generation = this.generation;
+    const sent = Date.now();
+    const running = this.executions.running();
+    for (const summary of running) {
+      summary.interruptedAt = sent;
+    }
+    await Promise.allSettled(this.ranks.map(r => r.kernel.interrupt()));
+    const timer = setTimeout(() => {
+      if (generation === this.generation) {
+        this.checkInterrupted(running, sent);
+      }
+    }, this.env.interruptGraceMs ?? INTERRUPT_GRACE_MS);
+    timer.unref();
+  }
+
+  private checkInterrupted(summaries: ExecutionSummary[], sent: number): void {
+    for (const summary of summaries) {
+      const stuck = this.stillRunning(summary);
+      if (summary.status !== 'running' || summary.interruptedAt !== sent || stuck.length === 0) {
+        continue;
+      }
+      summary.interruptIgnored = stuck;
+      for (const rank of stuck) {
+        this.addProblem(rank, 'interrupt-ignored');
+      }
+      this.listener.execution(summary);
+    }
+    this.listener.group(this.info());
   }
 
   /** Run code on all ranks (or some); outputs and the summary arrive through the listener. */
@@ -246,28 +320,35 @@ export class DdpGroup {
     const summary = this.executions.create(ranks, request.cell);
     this.listener.execution(summary);
     this.setState('busy');
+    this.watch.start();
+    const generation = this.generation;
     const runs = ranks.map(async rank => {
-      const { msgId, done } = this.ranks[rank].kernel.execute(request.code);
+      // A cell on every rank may make the process group again (rank_compat.py's _before_cell).
+      const { msgId, done } = this.ranks[rank].kernel.execute(request.code, {
+        metadata: { jupyterDdpAllRanks: ranks.length === this.ranks.length }
+      });
       this.requests.set(msgId, { execution: summary.id, rank });
+      let status: 'ok' | 'error' | 'aborted' = 'aborted';
+      let count: number | null = null;
       try {
-        const reply = await done;
-        const content = reply.content as {
+        const content = (await done).content as {
           status: 'ok' | 'error' | 'aborted';
           execution_count?: number;
         };
-        this.executions.finishRank(
-          summary.id,
-          rank,
-          content.status,
-          content.execution_count ?? null
-        );
+        status = content.status;
+        count = content.execution_count ?? null;
       } catch (err) {
         if (!(err instanceof KernelDiedError)) {
           throw err;
         }
-        this.executions.finishRank(summary.id, rank, 'aborted', null);
       } finally {
         this.requests.delete(msgId);
+      }
+      this.executions.finishRank(summary.id, rank, status, count);
+      this.problems.delete(`interrupt-ignored ${rank}`);
+      // Every rank's end is told, so that a rank still running after the others stands out.
+      if (summary.status === 'running' && generation === this.generation) {
+        this.listener.execution(summary);
       }
     });
     void Promise.all(runs).then(() => this.complete(summary.id));
@@ -311,12 +392,8 @@ export class DdpGroup {
     const spec = await getKernelSpec(request.kernelName ?? 'python3').catch((err: unknown) => {
       throw new BadRequestError((err as Error).message, 'kernelName');
     });
-    const cwd = path.resolve(this.env.rootDir, request.cwd ?? '.');
-    if (
-      path.relative(this.env.rootDir, cwd).startsWith('..') ||
-      !fs.existsSync(cwd) ||
-      !fs.statSync(cwd).isDirectory()
-    ) {
+    const cwd = folderInside(this.env.rootDir, request.cwd ?? '.');
+    if (cwd === null) {
       throw new BadRequestError(
         `cwd "${request.cwd}" is not a folder inside the served root`,
         'cwd'
@@ -365,7 +442,7 @@ export class DdpGroup {
     const kernels = started.flatMap(r => (r.status === 'fulfilled' ? [r.value] : []));
     if (generation !== this.generation) {
       await Promise.all(kernels.map(k => k.kill()));
-      throw new Error('the group was stopped while starting');
+      throw new ConflictError('the group was stopped while starting');
     }
     for (const [rank, result] of started.entries()) {
       if (result.status === 'fulfilled') {
@@ -376,13 +453,15 @@ export class DdpGroup {
     const failed = started.findIndex(r => r.status === 'rejected');
     if (failed >= 0) {
       const err = (started[failed] as PromiseRejectedResult).reason as Error;
-      const reason = `rank ${failed} did not start: ${err.message}`;
+      const died = err instanceof KernelDiedError ? err : null;
       this.failure = {
-        reason,
+        reason: died
+          ? `rank ${failed} exited (${describeExit(died.exit)}) while starting`
+          : `rank ${failed} did not start: ${err.message}`,
         rank: failed,
-        output: err instanceof KernelDiedError ? err.exit.output : []
+        output: died?.exit.output ?? []
       };
-      throw new Error(reason);
+      throw rankFailed(failed, 'starting', err);
     }
   }
 
@@ -398,7 +477,7 @@ export class DdpGroup {
     if (spare) {
       try {
         spare.adopt(label, onIopub);
-        await setEnvironment(spare, env);
+        await withTimeout(setEnvironment(spare, env), this.startStepMs, `${label}: no answer`);
         return spare;
       } catch {
         await spare.kill();
@@ -411,35 +490,42 @@ export class DdpGroup {
       cwd: recipe.cwd,
       env,
       python: this.env.python,
-      onIopub
+      onIopub,
+      readyTimeoutMs: this.startStepMs
     });
   }
 
+  private get startStepMs(): number {
+    return this.env.startStepTimeoutMs ?? START_STEP_TIMEOUT_MS;
+  }
+
   /**
-   * Import torch everywhere at once, then init rank 0 first so the others find it listening.
-   * Resolves with whether torch is importable on the ranks.
+   * Import torch everywhere at once, then make the process group through a rendezvous file in
+   * the private runtime folder (nothing listens on any interface for it). Each step is bounded and
+   * a rank that fails it is named. Resolves with whether torch is importable on the ranks.
    */
   private async initialise(request: StartGroupRequest, generation: number): Promise<boolean> {
-    const prepared = await Promise.all(
-      this.ranks.map(async r => {
-        const info = (await callRank(r.kernel, '_ddp_prepare()')) as unknown as {
-          pid: number;
-          torch: string | null;
-          cuda: boolean;
-          error: string | null;
-        };
-        r.pid = info.pid;
-        return info;
-      })
-    );
+    const prepared = await this.everyRank('importing torch', async r => {
+      const info = (await callRank(r.kernel, '_ddp_prepare()')) as unknown as {
+        pid: number;
+        torch: string | null;
+        cuda: boolean;
+        error: string | null;
+      };
+      r.pid = info.pid;
+      return info;
+    });
     if (generation !== this.generation) {
-      throw new Error('the group was stopped while starting');
+      throw new ConflictError('the group was stopped while starting');
     }
+    // torchrun's MASTER_PORT, for code that reads it; our own rendezvous needs no port.
+    const port = await freeLoopbackPort();
+    this.shape!.masterPort = port;
     const torch = prepared[0];
     if (!torch.torch || request.initProcessGroup === false) {
-      // Nothing of ours will listen: hand out a free port, as torchrun does, for user code's own
-      // init_process_group.
-      await this.setMasterPort(await freeLoopbackPort());
+      await this.everyRank('setting its environment', r =>
+        setEnvironment(r.kernel, { MASTER_PORT: String(port) })
+      );
       if (!torch.torch) {
         this.backend = null;
         this.notices.push(
@@ -452,25 +538,58 @@ export class DdpGroup {
     }
     const backend = this.device === 'gpu' ? 'nccl' : 'gloo';
     const timeout = request.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
-    const { port } = (await callRank(this.ranks[0].kernel, `_ddp_listen(${timeout})`)) as {
-      port: number;
-    };
-    this.shape!.masterPort = port;
-    await Promise.all(
-      this.ranks.map(r =>
-        r.kernel.evaluate(
-          '',
-          `_ddp_init_process_group(${JSON.stringify(backend)}, ${timeout}, ${port})`
-        )
-      )
+    const store = path.join(this.env.runtimeDir, `rendezvous-${this.shape!.runId}`);
+    const args = [backend, timeout, store, port, COMPAT_SOURCE].map(a => JSON.stringify(a));
+    await this.everyRank('initialising the process group', r =>
+      r.kernel.evaluate('', `_ddp_init_process_group(${args.join(', ')})`)
     );
     this.backend = backend;
     return true;
   }
 
-  private async setMasterPort(port: number): Promise<void> {
-    this.shape!.masterPort = port;
-    await Promise.all(this.ranks.map(r => setEnvironment(r.kernel, { MASTER_PORT: String(port) })));
+  /**
+   * One start-up step on every rank at once, bounded in time. A rank that dies, fails or does not
+   * answer in time fails the start, named with why: a stopped process (no heartbeat) is named
+   * before the ranks that merely wait for it.
+   */
+  private async everyRank<T>(what: string, work: (r: Rank) => Promise<T>): Promise<T[]> {
+    const limitMs = this.startStepMs;
+    const done = new Set<number>();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => void this.lateRanks(what, limitMs, done).then(reject), limitMs);
+    });
+    const steps = this.ranks.map(r =>
+      work(r).then(
+        value => {
+          done.add(r.rank);
+          return value;
+        },
+        (err: unknown) => {
+          throw rankFailed(r.rank, what, err);
+        }
+      )
+    );
+    try {
+      return await Promise.race([Promise.all(steps), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async lateRanks(what: string, limitMs: number, done: Set<number>): Promise<Error> {
+    const late = this.ranks.filter(r => !done.has(r.rank));
+    const beats = await Promise.all(late.map(r => r.kernel.ping()));
+    const silent = late.filter((_, i) => !beats[i]);
+    const named = silent.length > 0 ? silent : late;
+    const ranks = named.map(r => r.rank).join(', ');
+    const why =
+      silent.length > 0
+        ? 'answers no heartbeat (stopped or frozen?)'
+        : `did not finish within ${limitMs / 1000} s`;
+    const reason = `rank${named.length > 1 ? 's' : ''} ${ranks} ${why} while ${what}; a restart will retry`;
+    this.failure = { reason, rank: named[0]?.rank ?? null, output: [] };
+    return new RankFailedError(reason);
   }
 
   private onIopub(rank: number, msg: JupyterMessage): void {
@@ -495,26 +614,37 @@ export class DdpGroup {
     }
     const reason = `rank ${rank} exited (${describeExit(exit)})`;
     this.failure = { reason, rank, output: exit.output };
+    this.watch.stop();
     // The survivors would block in their next collective: end them now.
     void this.killRanks().then(() => {
       if (generation === this.generation) {
         this.abortRunning(reason);
+        this.problems.clear();
         this.setState('failed');
       }
     });
   }
 
   private complete(execution: string): void {
-    const summary = this.executions.finish(
-      execution,
-      this.failure ? this.summary().error : undefined
-    );
+    const summary = this.executions.finish(execution, this.failure?.reason, this.failedRank());
     if (summary) {
       this.listener.execution(summary);
     }
     if (this.state === 'busy' && this.executions.running().length === 0) {
+      this.watch.stop();
+      for (const key of [...this.problems.keys()]) {
+        this.problems.delete(key);
+      }
       this.setState('ready');
+    } else if (this.state === 'busy') {
+      this.listener.group(this.info());
     }
+  }
+
+  private failedRank(): ExecutionSummary['failedRank'] {
+    return this.failure?.rank !== null && this.failure?.rank !== undefined
+      ? { rank: this.failure.rank, lastOutput: this.failure.output }
+      : undefined;
   }
 
   private abortRunning(reason: string): void {
@@ -522,15 +652,46 @@ export class DdpGroup {
       for (const rank of summary.ranks) {
         summary.rankStatus[rank] ??= 'aborted';
       }
-      const done = this.executions.finish(summary.id, reason);
+      const done = this.executions.finish(summary.id, reason, this.failedRank());
       if (done) {
         this.listener.execution(done);
       }
     }
   }
 
+  /** The kernels of the ranks that are running a cell now. */
+  private busyKernels(): Map<number, Kernel> {
+    const busy = new Set(this.executions.running().flatMap(s => this.stillRunning(s)));
+    return new Map(this.ranks.filter(r => busy.has(r.rank)).map(r => [r.rank, r.kernel]));
+  }
+
+  private stillRunning(summary: ExecutionSummary): number[] {
+    return summary.ranks.filter(rank => summary.rankStatus[rank] === undefined);
+  }
+
+  private onRankHealth(rank: number, health: RankHealth): void {
+    this.problems.delete(`unresponsive ${rank}`);
+    this.problems.delete(`blocked ${rank}`);
+    if (health) {
+      this.addProblem(rank, health);
+    }
+    this.listener.group(this.info());
+  }
+
+  private addProblem(rank: number, kind: RankProblem['kind']): void {
+    this.problems.set(`${kind} ${rank}`, {
+      rank,
+      kind,
+      since: Date.now(),
+      message: PROBLEM_TEXT[kind](rank)
+    });
+  }
+
   private async killRanks(): Promise<void> {
     await Promise.all(this.ranks.map(r => r.kernel.kill()));
+    if (this.shape) {
+      fs.rmSync(path.join(this.env.runtimeDir, `rendezvous-${this.shape.runId}`), { force: true });
+    }
   }
 
   /** The ranks named (all by default), each existing and named once. */
@@ -569,4 +730,49 @@ export class DdpGroup {
 async function setEnvironment(kernel: Kernel, env: Record<string, string>): Promise<void> {
   const encoded = Buffer.from(JSON.stringify(env)).toString('base64');
   await kernel.evaluate('', `_ddp_set_environment('${encoded}')`);
+}
+
+/** rank_compat.py, installed on each rank as the module jupyter_ddp_rank at the group's start. */
+const COMPAT_SOURCE = fs.readFileSync(
+  path.join(PACKAGE_ROOT, 'server', 'py', 'rank_compat.py'),
+  'utf8'
+);
+
+/** A rank's failure in a start-up step, naming the rank, how it died and its last lines. */
+function rankFailed(rank: number, what: string, err: unknown): Error {
+  if (err instanceof RankFailedError || err instanceof ConflictError) {
+    return err;
+  }
+  if (err instanceof KernelDiedError) {
+    const lines =
+      err.exit.output.length > 0 ? `; its last output:\n${err.exit.output.join('\n')}` : '';
+    return new RankFailedError(
+      `rank ${rank} exited (${describeExit(err.exit)}) while ${what}; a restart will retry${lines}`
+    );
+  }
+  return new RankFailedError(`rank ${rank} failed while ${what}: ${(err as Error).message}`);
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * `relative` resolved against `root`, symlinks and all, if it is a folder inside it (a folder
+ * named `..foo` is inside; a link out to /etc is not); else null.
+ */
+function folderInside(root: string, relative: string): string | null {
+  let real: string;
+  try {
+    real = fs.realpathSync(path.resolve(root, relative));
+  } catch {
+    return null;
+  }
+  const inside = path.relative(fs.realpathSync(root), real);
+  const escapes = inside === '..' || inside.startsWith(`..${path.sep}`) || path.isAbsolute(inside);
+  return !escapes && fs.statSync(real).isDirectory() ? real : null;
 }

@@ -55,6 +55,10 @@ export function sharedEnvironment(cudaVisibleDevices: string | null): Record<str
     CUDA_DEVICE_ORDER: 'PCI_BUS_ID',
     // torchrun's default: N processes sharing the cores should not each spawn a thread per core.
     OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? '1',
+    // A local group's collectives stay on loopback: gloo would bind the address the host name
+    // resolves to, NCCL's bootstrap any interface it finds.
+    GLOO_SOCKET_IFNAME: 'lo',
+    NCCL_SOCKET_IFNAME: 'lo',
     JUPYTER_DDP: '1'
   };
 }

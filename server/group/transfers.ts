@@ -82,7 +82,8 @@ export async function pull(kernel: Kernel, rank: number, names: string[]): Promi
       ? new NotFoundError(answer.error)
       : new BadRequestError(answer.error, 'names');
   }
-  return { rank, file: String(answer.file) };
+  const unwrapped = Array.isArray(answer.unwrapped) ? answer.unwrapped.map(String) : [];
+  return { rank, file: String(answer.file), ...(unwrapped.length > 0 ? { unwrapped } : {}) };
 }
 
 /**

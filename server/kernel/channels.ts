@@ -19,6 +19,7 @@ export class KernelChannels {
   private readonly heartbeat: zmq.Request;
   private readonly sendQueues = new Map<Channel, Promise<void>>();
   private closed = false;
+  private pinging: Promise<boolean> | null = null;
 
   constructor(
     info: ConnectionInfo,
@@ -46,7 +47,15 @@ export class KernelChannels {
       this.sockets[channel].connect(zmqUrl(info, ports[channel]));
       void this.receiveLoop(channel);
     }
-    this.heartbeat = new zmq.Request({ linger: 0, receiveTimeout: 1000, sendTimeout: 1000 });
+    // Relaxed and correlated: after a ping that got no echo (a stopped process), the next ping
+    // may be sent, and a late echo of the old one is not taken for the new one's.
+    this.heartbeat = new zmq.Request({
+      linger: 0,
+      receiveTimeout: 1000,
+      sendTimeout: 1000,
+      relaxed: true,
+      correlate: true
+    });
     this.heartbeat.connect(zmqUrl(info, info.hb_port));
   }
 
@@ -55,9 +64,10 @@ export class KernelChannels {
     channel: Exclude<Channel, 'iopub'>,
     msgType: string,
     content: unknown,
-    parent?: MessageHeader
+    parent?: MessageHeader,
+    metadata?: Record<string, unknown>
   ): MessageHeader {
-    const msg = makeMessage(msgType, content, this.session, parent);
+    const msg = makeMessage(msgType, content, this.session, parent, metadata);
     const socket = this.sockets[channel] as zmq.Dealer;
     const previous = this.sendQueues.get(channel) ?? Promise.resolve();
     const next = previous
@@ -69,6 +79,14 @@ export class KernelChannels {
 
   /** One heartbeat round trip; false when the kernel does not echo within a second. */
   async ping(): Promise<boolean> {
+    if (this.pinging) {
+      return this.pinging; // one round trip at a time on a REQ socket
+    }
+    this.pinging = this.pingOnce().finally(() => (this.pinging = null));
+    return this.pinging;
+  }
+
+  private async pingOnce(): Promise<boolean> {
     try {
       await this.heartbeat.send('ping');
       await this.heartbeat.receive();

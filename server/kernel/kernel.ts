@@ -54,8 +54,11 @@ export function describeExit(exit: KernelExit): string {
 }
 
 interface PendingExecution {
+  header: MessageHeader;
   reply?: JupyterMessage;
   idle: boolean;
+  /** Set when idle came first: how long the reply may still take. */
+  replyTimer?: NodeJS.Timeout;
   resolve: (reply: JupyterMessage) => void;
   reject: (err: Error) => void;
 }
@@ -68,6 +71,12 @@ const START_ATTEMPTS = 3;
 const ADDRESS_IN_USE = /Address already in use/;
 /** At most this long from a kernel's exit to its pipes' end, for its last output lines. */
 const STDIO_DRAIN_MS = 200;
+/**
+ * ipykernel sends a cell's execute_reply before its idle status, on another socket, so the two
+ * arrive within moments of each other in either order; a reply this late after idle never comes
+ * (an interrupt that lands while the kernel sends it makes ipykernel drop it).
+ */
+const REPLY_AFTER_IDLE_MS = 1000;
 
 /**
  * One kernel process (under the guard, leading its own process group) and its channels.
@@ -150,7 +159,8 @@ export class Kernel {
         .replace('{connection_file}', connectionFile)
         .replace('{resource_dir}', options.spec.resourceDir)
     );
-    const [command, args] = guarded(options.python, argv, 2);
+    // The guard removes the connection file (it holds the kernel's key) even if this server dies.
+    const [command, args] = guarded(options.python, argv, 2, [connectionFile]);
     const child = spawn(command, args, {
       cwd: options.cwd,
       detached: true,
@@ -213,21 +223,32 @@ export class Kernel {
    */
   execute(
     code: string,
-    options: { silent?: boolean; userExpressions?: Record<string, string> } = {}
+    options: {
+      silent?: boolean;
+      userExpressions?: Record<string, string>;
+      /** The request's metadata, which code in the kernel can read (kernel.get_parent()). */
+      metadata?: Record<string, unknown>;
+    } = {}
   ): { msgId: string; done: Promise<JupyterMessage> } {
-    const header = this.channels.send('shell', 'execute_request', {
-      code,
-      silent: options.silent ?? false,
-      store_history: !options.silent,
-      user_expressions: options.userExpressions ?? {},
-      allow_stdin: false,
-      stop_on_error: true
-    });
+    const header = this.channels.send(
+      'shell',
+      'execute_request',
+      {
+        code,
+        silent: options.silent ?? false,
+        store_history: !options.silent,
+        user_expressions: options.userExpressions ?? {},
+        allow_stdin: false,
+        stop_on_error: true
+      },
+      undefined,
+      options.metadata
+    );
     const done = new Promise<JupyterMessage>((resolve, reject) => {
       if (this.exit) {
         reject(new KernelDiedError(this.label, this.exit));
       } else {
-        this.pending.set(header.msg_id, { idle: false, resolve, reject });
+        this.pending.set(header.msg_id, { header, idle: false, resolve, reject });
       }
     });
     return { msgId: header.msg_id, done };
@@ -253,8 +274,19 @@ export class Kernel {
     }
   }
 
+  /** Whether the process answers a heartbeat (its heartbeat thread needs no GIL). */
   ping(): Promise<boolean> {
     return this.channels.ping();
+  }
+
+  /** Whether its Python answers on the control channel within `timeoutMs` (it needs the GIL). */
+  async answersControl(timeoutMs: number): Promise<boolean> {
+    try {
+      await this.request('control', 'kernel_info_request', {}, timeoutMs);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /**
@@ -365,6 +397,12 @@ export class Kernel {
       if (pending && msg.header.msg_type === 'status' && msg.content.execution_state === 'idle') {
         pending.idle = true;
         this.settle(parent!, pending);
+        if (!pending.reply) {
+          pending.replyTimer = setTimeout(
+            () => this.replyLost(parent!, pending),
+            REPLY_AFTER_IDLE_MS
+          );
+        }
       }
       return;
     }
@@ -390,8 +428,29 @@ export class Kernel {
 
   private settle(msgId: string, pending: PendingExecution): void {
     if (pending.idle && pending.reply) {
+      clearTimeout(pending.replyTimer);
       this.pending.delete(msgId);
       pending.resolve(pending.reply);
     }
+  }
+
+  /** The kernel went idle without replying: the execution ends as interrupted. */
+  private replyLost(msgId: string, pending: PendingExecution): void {
+    if (pending.reply || this.pending.get(msgId) !== pending) {
+      return;
+    }
+    warn(`${this.label}: went idle without an execute_reply (interrupted while replying?)`);
+    pending.reply = {
+      header: { ...pending.header, msg_type: 'execute_reply' },
+      parent_header: pending.header,
+      metadata: {},
+      content: {
+        status: 'aborted',
+        ename: 'KeyboardInterrupt',
+        evalue: 'interrupted: the kernel went idle without replying'
+      },
+      buffers: []
+    };
+    this.settle(msgId, pending);
   }
 }

@@ -30,7 +30,8 @@ export function makeMessage<C>(
   msgType: string,
   content: C,
   session: string,
-  parent?: MessageHeader
+  parent?: MessageHeader,
+  metadata: Record<string, unknown> = {}
 ): JupyterMessage<C> {
   return {
     header: {
@@ -42,7 +43,7 @@ export function makeMessage<C>(
       version: PROTOCOL_VERSION
     },
     parent_header: parent ?? {},
-    metadata: {},
+    metadata,
     content,
     buffers: []
   };

@@ -108,7 +108,10 @@ class DdpClient:
         _user_namespace().update(self._pull(names, rank))
 
     def _pull(self, names, rank):
-        path = self._request("POST", "/pull", {"names": list(names), "rank": rank})["file"]
+        answer = self._request("POST", "/pull", {"names": list(names), "rank": rank})
+        path = answer["file"]
+        for name in answer.get("unwrapped", []):
+            print(f"jupyter-ddp: {name} is a DistributedDataParallel on rank {rank}: pulled {name}.module")
         try:
             return _ddp_load(path)
         finally:

@@ -86,50 +86,26 @@ def _ddp_set_environment(encoded):
     return os.environ["RANK"]
 
 
-def _ddp_listen(timeout_seconds):
-    """Rank 0: start the rendezvous store on a port the OS picks, and say which.
+def _ddp_init_process_group(backend, timeout_seconds, store_path, port, compat_source):
+    """torch.distributed through the rendezvous file `store_path`, MASTER_PORT set as torchrun sets it.
 
-    A port chosen free beforehand could be taken by any process before rank 0 listens on it (a
-    kernel starting meanwhile, say); one the OS hands to a listening socket cannot.
+    The module jupyter_ddp_rank (rank_compat.py, passed as `compat_source`) makes the process group
+    and lets pasted torchrun code's own init_process_group and destroy_process_group work.
     """
-    import datetime
     import os
-
-    from torch.distributed import TCPStore
-
-    store = TCPStore(
-        os.environ["MASTER_ADDR"],
-        0,
-        int(os.environ["WORLD_SIZE"]),
-        True,
-        datetime.timedelta(seconds=timeout_seconds),
-        wait_for_workers=False,
-    )
-    # Kept until _ddp_init_process_group, which gives it to the process group (which keeps it).
-    globals()["_ddp_rendezvous_store"] = store
-    return _ddp_result({"port": store.port})
-
-
-def _ddp_init_process_group(backend, timeout_seconds, port):
-    """torch.distributed on the store rank 0 listens on, MASTER_PORT set as torchrun sets it."""
-    import datetime
-    import os
+    import sys
+    import types
 
     import torch
-    import torch.distributed as dist
 
     os.environ["MASTER_PORT"] = str(port)
     if backend == "nccl":
         # Like torchrun: every chosen GPU is visible and LOCAL_RANK picks this rank's.
         torch.cuda.set_device(int(os.environ["LOCAL_RANK"]))
-    if not dist.is_initialized():
-        timeout = datetime.timedelta(seconds=timeout_seconds)
-        rank = int(os.environ["RANK"])
-        world_size = int(os.environ["WORLD_SIZE"])
-        store = globals().pop("_ddp_rendezvous_store", None)
-        if store is None:
-            store = dist.TCPStore(os.environ["MASTER_ADDR"], port, world_size, False, timeout)
-        dist.init_process_group(
-            backend=backend, store=store, rank=rank, world_size=world_size, timeout=timeout
-        )
-    return _ddp_result({"rank": dist.get_rank(), "world_size": dist.get_world_size()})
+    module = sys.modules.get("jupyter_ddp_rank")
+    if module is None:
+        module = types.ModuleType("jupyter_ddp_rank")
+        exec(compile(compat_source, "<jupyter-ddp rank_compat>", "exec"), module.__dict__)
+        sys.modules["jupyter_ddp_rank"] = module
+    rank, world_size = module.setup(backend, timeout_seconds, store_path)
+    return _ddp_result({"rank": rank, "world_size": world_size})

@@ -48,10 +48,57 @@ def _ddp_dump_names(names):
         rank = os.environ.get("RANK", "?")
         listed = ", ".join(missing)
         return _ddp_result({"error": f"name {listed} is not defined on rank {rank}", "missing": missing})
+    values = {name: namespace[name] for name in names}
+    # A DistributedDataParallel cannot be rebuilt where there is no process group (the notebook):
+    # its module is what the notebook can use.
+    unwrapped = [name for name, value in values.items() if _ddp_is_ddp_wrapper(value)]
+    for name in unwrapped:
+        values[name] = values[name].module
     try:
-        return _ddp_result({"file": _ddp_dump({name: namespace[name] for name in names}, "pull")})
+        return _ddp_result({"file": _ddp_dump(values, "pull"), "unwrapped": unwrapped})
     except ValueError as err:
         return _ddp_result({"error": str(err)})
+
+
+def _ddp_is_ddp_wrapper(value):
+    import sys
+
+    parallel = getattr(getattr(sys.modules.get("torch"), "nn", None), "parallel", None)
+    wrapper = getattr(parallel, "DistributedDataParallel", None)
+    return wrapper is not None and isinstance(value, wrapper)
+
+
+class _DdpRankFirstGlobals(dict):
+    """Globals of a notebook function run on a rank: what it assigns, then the rank's namespace,
+    then what it brought from the notebook. CPython looks globals up through __getitem__ when they
+    are not a plain dict."""
+
+    def __init__(self, namespace, brought):
+        super().__init__(__builtins__=namespace.get("__builtins__", __builtins__))
+        self._namespace = namespace
+        self._brought = brought
+
+    def __getitem__(self, name):
+        if dict.__contains__(self, name):
+            return dict.__getitem__(self, name)
+        if name in self._namespace:
+            return self._namespace[name]
+        return self._brought[name]
+
+
+def _ddp_rank_first(fn):
+    """A notebook-defined function that finds names defined on the rank (as ipyparallel's
+    @interactive functions do); anything else unchanged."""
+    import types
+
+    if not isinstance(fn, types.FunctionType) or fn.__module__ != "__main__":
+        return fn
+    rebound = types.FunctionType(
+        fn.__code__, _DdpRankFirstGlobals(_ddp_namespace(), fn.__globals__), fn.__name__, fn.__defaults__, fn.__closure__
+    )
+    rebound.__kwdefaults__ = fn.__kwdefaults__
+    rebound.__dict__.update(fn.__dict__)
+    return rebound
 
 
 def _ddp_call(path):
@@ -65,7 +112,7 @@ def _ddp_call(path):
     try:
         call = _ddp_load(path)
         with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
-            value = call["fn"](*call["args"], **call["kwargs"])
+            value = _ddp_rank_first(call["fn"])(*call["args"], **call["kwargs"])
     except BaseException as err:  # KeyboardInterrupt included: the caller sees which rank stopped
         return _ddp_result(
             {

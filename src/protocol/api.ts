@@ -23,6 +23,25 @@ export interface GroupSummary {
   device: DeviceKind | null;
   /** Human-readable reason when `state` is `failed`. */
   error?: string;
+  /** What is wrong with ranks of a running group right now (none: empty or absent). */
+  problems?: RankProblem[];
+}
+
+/**
+ * Something wrong with one rank of a running group that the user must see and act on; the group
+ * keeps running (nothing is stopped for it), and the problem goes when the rank recovers.
+ * - `unresponsive`: its process answers no heartbeat (stopped with SIGSTOP, frozen, swapped out);
+ * - `blocked`: its process is alive but its Python answers nothing (C code holding the GIL);
+ * - `interrupt-ignored`: an interrupt did not end its cell within a few seconds (a collective
+ *   ignores interrupts): only a restart of the group frees it.
+ */
+export interface RankProblem {
+  rank: number;
+  kind: 'unresponsive' | 'blocked' | 'interrupt-ignored';
+  /** When it was noticed (server clock, ms since the epoch). */
+  since: number;
+  /** What is wrong and what to do, one sentence naming the rank. */
+  message: string;
 }
 
 /** `GET /ddp/api/health` */
@@ -111,8 +130,20 @@ export interface ExecutionSummary {
   rankStatus: Record<number, ExecutionStatus>;
   /** execution_count of each rank's reply. */
   executionCount: Record<number, number | null>;
-  /** Set when the group failed during the execution. */
+  /** Set when the group failed during the execution, or it was stopped or restarted. */
   failure?: string;
+  /** With `failure` from a rank's death: that rank and its last output lines. */
+  failedRank?: { rank: number; lastOutput: string[] };
+  /** When it started (server clock, ms since the epoch). */
+  startedAt: number;
+  /** When each finished rank finished (server clock, ms since the epoch). */
+  rankEndedAt: Record<number, number>;
+  /** The seq the next output will get: a client that has applied every seq below it missed nothing. */
+  nextSeq: number;
+  /** When the last interrupt of this execution was sent (server clock). */
+  interruptedAt?: number;
+  /** Ranks still running a few seconds after an interrupt: only a restart of the group frees them. */
+  interruptIgnored?: number[];
 }
 
 /**
@@ -141,6 +172,8 @@ export interface PullResult {
   rank: number;
   /** The transfer file to read; its reader deletes it. */
   file: string;
+  /** Names whose value was a DistributedDataParallel: the file holds its `.module`. */
+  unwrapped?: string[];
 }
 
 /** `POST /ddp/api/groups/:group/call`: run a transfer file's `fn(*args, **kwargs)` on the ranks. */
@@ -185,7 +218,12 @@ export type OutputMsgType =
   | 'error'
   | 'clear_output';
 
-/** One output message of one rank, tagged with its execution and a per-execution sequence number. */
+/**
+ * One output message of one rank, tagged with its execution and a per-execution sequence number.
+ * Outputs are numbered 0, 1, 2, … with no gaps; `status` events (busy/idle) are not outputs: they
+ * carry the seq the next output will get, are not kept for replay, and a client may leave them
+ * out (`?omit=status`) without seeing a gap.
+ */
 export interface OutputEvent {
   execution: string;
   rank: number;
@@ -204,7 +242,7 @@ export interface ExecutionRecord {
 
 /** Messages the server pushes over the WebSocket. */
 export type ServerMessage =
-  | { type: 'hello'; version: string; group: GroupSummary }
+  | { type: 'hello'; version: string; group: GroupSummary; serverTime: number }
   | { type: 'group'; group: GroupInfo }
   | { type: 'output'; group: string; event: OutputEvent }
   | { type: 'execution'; group: string; execution: ExecutionSummary }

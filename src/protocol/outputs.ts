@@ -12,7 +12,7 @@ import type {
   IStream
 } from '@jupyterlab/nbformat';
 
-import type { OutputEvent } from './api';
+import type { ExecutionSummary, OutputEvent } from './api';
 import {
   appendStream,
   isPlainObject,
@@ -189,4 +189,25 @@ export function ddpCellOutputs(events: OutputEvent[], view: RankView): IOutput[]
     }
   }
   return [...result, ...otherErrors(byRank, shown)];
+}
+
+/**
+ * Why an execution did not finish on every rank, as an nbformat error output for the cell (the
+ * UI and `jupyter-ddp run` alike): the group's failure ("rank 2 exited (SIGKILL)"), and the dead
+ * rank's last output lines; null when nothing failed beyond the ranks' own errors.
+ */
+export function failureOutput(summary: ExecutionSummary): IError | null {
+  if (!summary.failure) {
+    return null;
+  }
+  const lines = summary.failedRank?.lastOutput ?? [];
+  return {
+    output_type: 'error',
+    ename: 'DdpGroupError',
+    evalue: summary.failure,
+    traceback: [
+      `\u001b[1;31mDDP group: ${summary.failure}\u001b[0m`,
+      ...(lines.length > 0 ? [`Last output of rank ${summary.failedRank!.rank}:`, ...lines] : [])
+    ]
+  };
 }

@@ -2,44 +2,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { ExecutionSummary, GroupInfo, OutputEvent } from '../../../src/protocol/api';
-import { createRuntimeDir } from '../../kernel/connection';
 import { eventually, isRunning, pidsWithArg } from '../../__tests__/processes';
 import { DdpGroup } from '../group';
+import { newGroup, run } from './recorder';
 
 /** Real ipykernel ranks with torch.distributed over gloo: no mocks. */
-
-interface Recorder {
-  outputs: OutputEvent[];
-  executions: Map<string, ExecutionSummary>;
-  groups: GroupInfo[];
-}
-
-function newGroup(rootDir: string): { group: DdpGroup; seen: Recorder } {
-  const seen: Recorder = { outputs: [], executions: new Map(), groups: [] };
-  const group = new DdpGroup(
-    'default',
-    { rootDir, runtimeDir: createRuntimeDir(), python: '/usr/bin/python3' },
-    {
-      group: info => seen.groups.push(info),
-      output: event => seen.outputs.push(event),
-      execution: summary => seen.executions.set(summary.id, summary)
-    }
-  );
-  return { group, seen };
-}
-
-/** Run code and wait for the execution to finish; returns its summary and each rank's stdout. */
-async function run(group: DdpGroup, seen: Recorder, code: string, ranks?: number[]) {
-  const { id } = group.execute({ code, ranks });
-  await eventually(() => seen.executions.get(id)?.status !== 'running', 60_000);
-  const summary = seen.executions.get(id)!;
-  const stdout: Record<number, string> = {};
-  for (const e of seen.outputs.filter(o => o.execution === id && o.msgType === 'stream')) {
-    stdout[e.rank] = (stdout[e.rank] ?? '') + String(e.content.text);
-  }
-  return { summary, stdout, events: seen.outputs.filter(o => o.execution === id) };
-}
 
 const ALL_REDUCE = `
 import torch, torch.distributed as dist
