@@ -165,6 +165,36 @@ describe('values between the notebook kernel and the ranks', () => {
     );
   });
 
+  it('ddp.run functions find names the ranks defined, before what they brought along', async () => {
+    await onRanks('rank_only = int(os.environ["RANK"]) + 100\nshadowed = "rank"');
+    expect(
+      await local(
+        [
+          'shadowed = "notebook"',
+          'brought = 7',
+          'def uses_rank_names():',
+          '    return rank_only, shadowed, brought',
+          'found = ddp.run(uses_rank_names)'
+        ].join('\n'),
+        'found'
+      )
+    ).toBe("[(100, 'rank', 7), (101, 'rank', 7)]");
+  });
+
+  it('pulls a DistributedDataParallel model as its module, and says so', async () => {
+    await onRanks(
+      'import torch\nfrom torch.nn.parallel import DistributedDataParallel as DDP\nwrapped = DDP(torch.nn.Linear(3, 2))'
+    );
+    expect(
+      await local(
+        'import io, contextlib\nsaid = io.StringIO()\nwith contextlib.redirect_stdout(said):\n    pulled = ddp.pull("wrapped")',
+        '(type(pulled).__name__, tuple(pulled.weight.shape), said.getvalue().strip())'
+      )
+    ).toBe(
+      "('Linear', (2, 3), 'jupyter-ddp: wrapped is a DistributedDataParallel on rank 0: pulled wrapped.module')"
+    );
+  });
+
   it('Ddip magics push names from the notebook and pull them back into it', async () => {
     await local('shared = [1, 2, 3]\n__jupyter_ddp__.magic_push(["shared"])');
     expect(await onRanks('shared.append(int(os.environ["RANK"]))\nprint(shared)')).toEqual({
