@@ -34,6 +34,17 @@ export interface ExecutorSettings {
 
 type RunOptions = INotebookCellExecutor.IRunCellOptions;
 
+interface AttachOptions {
+  /** Outputs kept above the ranks' (an everywhere cell's local ones). */
+  before: IOutput[];
+  notebookPath: string | undefined;
+  /** Whether the cell takes the ranks' execution count. */
+  setCount: boolean;
+  view: RankView;
+  /** The summary came over the socket, ahead of every output it does not count. */
+  viaSocket: boolean;
+}
+
 const RENDER_INTERVAL_MS = 100;
 
 /**
@@ -180,6 +191,7 @@ export class DdpCellExecutor implements INotebookCellExecutor {
     const started = new Date().toISOString();
 
     const notebookPath = options.sessionContext?.path;
+    const viaSocket = this.client.connection.isOpen;
     let summary: ExecutionSummary;
     try {
       const request = {
@@ -187,7 +199,7 @@ export class DdpCellExecutor implements INotebookCellExecutor {
         ...(notebookPath ? { cell: { notebook: notebookPath, cellId: model.id } } : {})
       };
       // Over the WebSocket when it is open (no HTTP request a cell), else over REST.
-      summary = await (this.client.connection.isOpen
+      summary = await (viaSocket
         ? this.client.connection.execute(GROUP, request)
         : this.client.api.execute(request));
     } catch (err) {
@@ -200,7 +212,13 @@ export class DdpCellExecutor implements INotebookCellExecutor {
       return false;
     }
     const view = dip?.quiet ? [] : (dip?.see ?? this.viewOf(model, options.notebook));
-    const final = await this.attach(cell, summary, before, notebookPath, !append, view);
+    const final = await this.attach(cell, summary, {
+      before,
+      notebookPath,
+      setCount: !append,
+      view,
+      viaSocket
+    });
     if (options.notebookConfig.recordTiming) {
       model.setMetadata('execution', {
         ...((model.getMetadata('execution') as object) ?? {}),
@@ -217,15 +235,12 @@ export class DdpCellExecutor implements INotebookCellExecutor {
   /**
    * Show an execution's outputs in its cell as they arrive, and its execution count once it ends.
    * `before` are outputs to keep above the ranks' (an everywhere cell's local ones); such a cell
-   * keeps its local execution count.
+   * keeps its local execution count (`setCount` false).
    */
   private async attach(
     cell: CodeCell,
     summary: ExecutionSummary,
-    before: IOutput[],
-    notebookPath: string | undefined,
-    setCount: boolean,
-    view: RankView
+    { before, notebookPath, setCount, view, viaSocket }: AttachOptions
   ): Promise<ExecutionSummary> {
     const model = cell.model;
     this.running.add(summary.id);
@@ -244,7 +259,7 @@ export class DdpCellExecutor implements INotebookCellExecutor {
     };
     model.executionState = 'running';
     const notices = this.showNotices(cell, summary);
-    const final = await this.follow(summary, outputs, render, notices.update);
+    const final = await this.follow(summary, viaSocket, outputs, render, notices.update);
     notices.dispose();
     this.running.delete(summary.id);
     failure = [failureOutput(final)].filter(o => o !== null);
@@ -317,14 +332,13 @@ export class DdpCellExecutor implements INotebookCellExecutor {
       }
       const unsaved = cell.model.executionCount === null && cell.model.outputs.length === 0;
       if (summary.status === 'running' || unsaved) {
-        void this.attach(
-          cell,
-          summary,
-          [],
-          panel.context.path,
-          true,
-          this.viewOf(cell.model, panel.model)
-        );
+        void this.attach(cell, summary, {
+          before: [],
+          notebookPath: panel.context.path,
+          setCount: true,
+          view: this.viewOf(cell.model, panel.model),
+          viaSocket: false
+        });
       }
     }
   }
@@ -337,6 +351,7 @@ export class DdpCellExecutor implements INotebookCellExecutor {
    */
   private follow(
     first: ExecutionSummary,
+    viaSocket: boolean,
     outputs: RankOutputs,
     render: () => void,
     onSummary: (summary: ExecutionSummary) => void
@@ -408,9 +423,9 @@ export class DdpCellExecutor implements INotebookCellExecutor {
       connection.output.connect(onOutput);
       connection.execution.connect(onExecution);
       connection.reconnected.connect(onReconnect);
-      // Events can beat a REST reply (even the end of a short execution), and a reattached cell
-      // has missed what ran before: the summary we have says which.
-      if (first.status !== 'running' || outputs.missesBefore(first.nextSeq)) {
+      // A summary from the socket came before any output it does not count; outputs can beat a
+      // REST answer (even the end of a short execution), which a fetch after listening finds.
+      if (!viaSocket || first.status !== 'running' || outputs.missesBefore(first.nextSeq)) {
         catchUp();
       }
     });
