@@ -126,6 +126,22 @@ describe('a group that never hangs', () => {
         env: { PYTHONPATH: path.join(specDir, 'site') }
       })
     );
+    // And one whose rank 1 says why and exits as it starts.
+    fs.mkdirSync(path.join(specDir, 'dies'));
+    fs.writeFileSync(
+      path.join(specDir, 'dies', 'sitecustomize.py'),
+      'import os, sys\nif os.environ.get("RANK") == "1":\n    print("rank 1 cannot start here", file=sys.stderr)\n    os._exit(3)\n'
+    );
+    fs.mkdirSync(path.join(specDir, 'kernels', 'dies-at-start'), { recursive: true });
+    fs.writeFileSync(
+      path.join(specDir, 'kernels', 'dies-at-start', 'kernel.json'),
+      JSON.stringify({
+        argv: ['/usr/bin/python3', '-m', 'ipykernel_launcher', '-f', '{connection_file}'],
+        display_name: 'Python 3 (rank 1 dies)',
+        language: 'python',
+        env: { PYTHONPATH: path.join(specDir, 'dies') }
+      })
+    );
     process.env.JUPYTER_PATH = specDir;
   });
 
@@ -352,6 +368,18 @@ describe('a group that never hangs', () => {
     expect(group.summary()).toMatchObject({
       state: 'failed',
       error: expect.stringMatching(/^rank 1 /)
+    });
+
+    // A rank that dies as it starts: named, with how it died, its last words and what to do.
+    await expect(
+      group.start({ ranks: 2, spares: false, kernelName: 'dies-at-start' })
+    ).rejects.toThrow(
+      'rank 1 exited (exit code 3) while starting; a restart will retry; its last output:\nrank 1 cannot start here'
+    );
+    expect(group.info()).toMatchObject({
+      state: 'failed',
+      error: 'rank 1 exited (exit code 3) while starting',
+      notices: ['Last output of rank 1:\nrank 1 cannot start here']
     });
 
     const again = group.start({ ranks: 2, spares: false });
