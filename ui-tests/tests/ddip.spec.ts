@@ -31,10 +31,10 @@ const WALKTHROUGH = [
   '%%dip everywhere --see all\nx = [ f"Different pid: {os.getpid()}", 2, ["a", "list"], {"and": "a dict"}]\nx'
 ];
 
-/** Run cell n with Shift+Enter and wait until it has run (its prompt shows a count). */
+/** Run cell n with Shift+Enter and wait until it has run (its prompt shows a count: [3], [r3]). */
 async function run(page: Page, n: number): Promise<void> {
   await shiftEnter(page, n);
-  await expect(cell(page, n).locator('.jp-InputPrompt')).toHaveText(/\[\d+\]:/, {
+  await expect(cell(page, n).locator('.jp-InputPrompt')).toHaveText(/\[r?\d+\]:/, {
     timeout: 60_000
   });
 }

@@ -168,7 +168,7 @@ test('a flood of 4 x 200000 lines: the cell stays bounded, the panel has every r
   await expect(page.locator('.lm-CommandPalette-input')).toBeVisible();
   await page.keyboard.press('Escape');
 
-  await expect(cell(page, 0).locator('.jp-InputArea-prompt')).toHaveText(/^\[\d+\]:$/, {
+  await expect(cell(page, 0).locator('.jp-InputArea-prompt')).toHaveText(/^\[r\d+\]:$/, {
     timeout: 180_000
   });
   await expect(panel.locator('.jp-ddp-RankPanel-source')).toHaveText('flood.ipynb, cell 1');
