@@ -5,14 +5,19 @@ import { PACKAGE_ROOT } from '../package-root';
 const GUARD = path.join(PACKAGE_ROOT, 'server', 'py', 'guard.py');
 
 /**
- * argv that runs `command` under server/py/guard.py: if this server dies, the guard ends the
- * command (SIGTERM, then SIGKILL of its whole process group after `graceSeconds`). Spawn the result
- * `detached` so the guard leads a process group of its own.
+ * argv that runs `command` under server/py/guard.py. When the command exits, this server dies or
+ * the guard gets SIGTERM, the guard ends everything the command started, even processes that
+ * left its process group or session (SIGTERM, then SIGKILL after `graceSeconds`; SIGUSR1 skips the
+ * grace), removes `removeOnExit` and exits as the command did. Spawn the result `detached` so the
+ * guard leads a process group of its own.
  */
 export function guarded(
   python: string,
   command: string[],
-  graceSeconds: number
+  graceSeconds: number,
+  /** Files the guard removes once the command has ended (connection files with keys). */
+  removeOnExit: string[] = []
 ): [string, string[]] {
-  return [python, [GUARD, String(process.pid), String(graceSeconds), ...command]];
+  const remove = removeOnExit.flatMap(file => ['--remove', file]);
+  return [python, [GUARD, String(process.pid), String(graceSeconds), ...remove, '--', ...command]];
 }

@@ -26,23 +26,37 @@ export function exited(child: ChildProcess): Promise<void> {
   return new Promise(resolve => child.once('exit', () => resolve()));
 }
 
-/** SIGTERM the group, then SIGKILL it if it has not exited after `graceMs`. */
+/**
+ * How long a leader told to end now (SIGUSR1) may take: a guard (server/py/guard.py) then kills
+ * every process below it, wherever its group or session, and removes its files. It must not be
+ * killed meanwhile, or what left its group would live on.
+ */
+const LEADER_EXIT_MS = 10_000;
+
+/**
+ * SIGTERM the group; if its leader has not exited after `graceMs`, tell it to end everything now
+ * (SIGUSR1: a guard's descendants all get SIGKILL), and SIGKILL the group only as a last resort.
+ */
 export async function terminateGroup(child: ChildProcess, graceMs: number): Promise<void> {
   if (!signalGroup(child, 'SIGTERM')) {
     return;
   }
-  let timer: NodeJS.Timeout | undefined;
-  const killLater = new Promise<void>(resolve => {
-    timer = setTimeout(() => {
-      signalGroup(child, 'SIGKILL');
-      resolve();
-    }, graceMs);
-  });
-  await Promise.race([exited(child), killLater]);
-  clearTimeout(timer);
+  if (!(await exitedWithin(child, graceMs))) {
+    child.kill('SIGUSR1');
+    await exitedWithin(child, LEADER_EXIT_MS);
+  }
   // Kernels and helpers that share the group but outlived the leader go too.
   killGroup(child);
   await exited(child);
+}
+
+/** Whether the child exits within `ms`. */
+async function exitedWithin(child: ChildProcess, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>(resolve => (timer = setTimeout(() => resolve(false), ms)));
+  const result = await Promise.race([exited(child).then(() => true), late]);
+  clearTimeout(timer);
+  return result;
 }
 
 /**
