@@ -351,7 +351,12 @@ export class DdpGroup {
         this.listener.execution(summary);
       }
     });
-    void Promise.all(runs).then(() => this.complete(summary.id));
+    void Promise.all(runs).then(() => {
+      // After a stop or restart, end() ends it (as aborted, saying why), not its killed ranks.
+      if (generation === this.generation) {
+        this.complete(summary.id);
+      }
+    });
     return summary;
   }
 

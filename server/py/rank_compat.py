@@ -45,14 +45,19 @@ class _Group:
         self.environment = {name: os.environ[name] for name in TORCHRUN_VARIABLES if name in os.environ}
         self.generation = 0
 
-    def initialise(self):
+    def initialise(self, **newer):
         """The default process group, on a fresh prefix of the same rendezvous store."""
         import torch.distributed as dist
 
         store = dist.PrefixStore(f"jupyter-ddp/{self.generation}", self.store)
         self.generation += 1
         _original_init(
-            backend=self.backend, store=store, rank=self.rank, world_size=self.world_size, timeout=self.timeout
+            backend=self.backend,
+            store=store,
+            rank=self.rank,
+            world_size=self.world_size,
+            timeout=self.timeout,
+            **newer,
         )
 
     def restore_environment(self):
@@ -87,9 +92,20 @@ _original_init = None
 
 
 def init_process_group(
-    backend=None, init_method=None, timeout=None, world_size=-1, rank=-1, store=None, group_name="", pg_options=None
+    backend=None,
+    init_method=None,
+    timeout=None,
+    world_size=-1,
+    rank=-1,
+    store=None,
+    group_name="",
+    pg_options=None,
+    **newer,
 ):
-    """torch.distributed.init_process_group on a jupyter-ddp rank (see the module's doc)."""
+    """torch.distributed.init_process_group on a jupyter-ddp rank (see the module's doc).
+
+    `newer`: arguments of later torch versions (device_id), passed on when the group is made again.
+    """
     import torch.distributed as dist
 
     problem = _group.refusal(backend, init_method, world_size, rank, store)
@@ -103,7 +119,7 @@ def init_process_group(
             file=sys.stderr,
         )
         return
-    _group.initialise()
+    _group.initialise(**newer)
 
 
 def _before_cell(*_args):
