@@ -23,6 +23,7 @@ import { getKernelSpec, KernelSpec } from '../kernel/kernelspec';
 import { JupyterMessage, parentId } from '../kernel/message';
 import { freeLoopbackPort } from '../net';
 import { PACKAGE_ROOT } from '../package-root';
+import { removeStaleTransferFiles } from '../process/stale-transfers';
 import { chooseGpus, cudaVisibleDevices, listGpus } from './devices';
 import { BadRequestError, ConflictError, NotFoundError, RankFailedError } from './errors';
 import { ExecutionStore, OUTPUT_MSG_TYPES } from './executions';
@@ -214,6 +215,7 @@ export class DdpGroup {
 
   private async launch(request: StartGroupRequest, plan: Plan): Promise<GroupInfo> {
     await this.killRanks();
+    removeStaleTransferFiles();
     if (request.spares === false) {
       await this.pool.clear();
     }
@@ -267,6 +269,7 @@ export class DdpGroup {
     this.generation++;
     this.watch.stop();
     await this.killRanks();
+    removeStaleTransferFiles(); // a rank killed mid-pull leaves its half-written file
     this.abortRunning(why);
     this.ranks = [];
     this.failure = null;

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -331,6 +332,26 @@ describe('a group that never hangs', () => {
     expect(addresses.length).toBeGreaterThan(0); // the kernels' own ZeroMQ sockets at least
     expect(addresses.filter(a => !isLoopback(a))).toEqual([]);
     await group.stop();
+  });
+
+  it('removes transfer files whose writer died, at start and at stop', async () => {
+    const { group } = track();
+    // A real writer that died mid-transfer: a process that wrote its file and was killed.
+    const stale = () => {
+      const writer = spawnSync('/bin/sh', ['-c', 'echo $$']);
+      const file = path.join(
+        '/dev/shm',
+        `jupyter-ddp-pull-${String(writer.stdout).trim()}-${'ab'.repeat(8)}`
+      );
+      fs.writeFileSync(file, 'half a pickle');
+      return file;
+    };
+    const beforeStart = stale();
+    await group.start({ ranks: 1, spares: false, initProcessGroup: false });
+    expect(fs.existsSync(beforeStart)).toBe(false);
+    const beforeStop = stale();
+    await group.stop();
+    expect(fs.existsSync(beforeStop)).toBe(false);
   });
 
   it('ends every one of 1000 queued executions with all its output, and is busy until then', async () => {
