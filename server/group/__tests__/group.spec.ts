@@ -4,7 +4,7 @@ import * as path from 'node:path';
 
 import { eventually, isRunning, pidsWithArg } from '../../__tests__/processes';
 import { DdpGroup } from '../group';
-import { newGroup, run } from './recorder';
+import { newGroup, run, writeKernelSpec } from './recorder';
 
 /** Real ipykernel ranks with torch.distributed over gloo: no mocks. */
 
@@ -191,21 +191,9 @@ describe('DDP group without torch', () => {
   beforeAll(() => {
     // A kernelspec whose Python finds a torch that fails to import, as on a machine without it.
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ddp-notorch-'));
-    fs.mkdirSync(path.join(dir, 'shadow', 'torch'), { recursive: true });
-    fs.writeFileSync(
-      path.join(dir, 'shadow', 'torch', '__init__.py'),
-      'raise ImportError("No module named torch")\n'
-    );
-    fs.mkdirSync(path.join(dir, 'kernels', 'notorch'), { recursive: true });
-    fs.writeFileSync(
-      path.join(dir, 'kernels', 'notorch', 'kernel.json'),
-      JSON.stringify({
-        argv: ['/usr/bin/python3', '-m', 'ipykernel_launcher', '-f', '{connection_file}'],
-        display_name: 'Python 3 (no torch)',
-        language: 'python',
-        env: { PYTHONPATH: path.join(dir, 'shadow') }
-      })
-    );
+    writeKernelSpec(dir, 'notorch', {
+      'torch/__init__.py': 'raise ImportError("No module named torch")\n'
+    });
     process.env.JUPYTER_PATH = dir;
   });
 

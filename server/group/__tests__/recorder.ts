@@ -1,3 +1,6 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
 import { ExecutionSummary, GroupInfo, OutputEvent } from '../../../src/protocol/api';
 import { createRuntimeDir } from '../../kernel/connection';
 import { eventually } from '../../__tests__/processes';
@@ -37,4 +40,31 @@ export async function run(group: DdpGroup, seen: Recorder, code: string, ranks?:
     stdout[e.rank] = (stdout[e.rank] ?? '') + String(e.content.text);
   }
   return { summary, stdout, events: seen.outputs.filter(o => o.execution === id) };
+}
+
+/**
+ * A python3 kernelspec `name` under `jupyterPath` whose Python also finds the modules in `files`
+ * (path under its own folder → source), put first on its PYTHONPATH: a torch that fails, a
+ * sitecustomize that misbehaves.
+ */
+export function writeKernelSpec(
+  jupyterPath: string,
+  name: string,
+  files: Record<string, string>
+): void {
+  const site = path.join(jupyterPath, `${name}-site`);
+  for (const [file, source] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(site, file)), { recursive: true });
+    fs.writeFileSync(path.join(site, file), source);
+  }
+  fs.mkdirSync(path.join(jupyterPath, 'kernels', name), { recursive: true });
+  fs.writeFileSync(
+    path.join(jupyterPath, 'kernels', name, 'kernel.json'),
+    JSON.stringify({
+      argv: ['/usr/bin/python3', '-m', 'ipykernel_launcher', '-f', '{connection_file}'],
+      display_name: `Python 3 (${name})`,
+      language: 'python',
+      env: { PYTHONPATH: site }
+    })
+  );
 }

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 
 import { eventually } from '../../__tests__/processes';
 import { DdpGroup, GroupEnvironment } from '../group';
-import { newGroup, run } from './recorder';
+import { newGroup, run, writeKernelSpec } from './recorder';
 
 /**
  * A group that must never hang: stopped, blocked and straggling ranks, interrupts that collectives
@@ -102,12 +102,11 @@ describe('a group that never hangs', () => {
 
   beforeAll(() => {
     rootDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ddp-robust-'));
-    // A kernelspec whose rank 1 stops itself (SIGSTOP) as it starts importing torch.
-    specDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ddp-stops-'));
-    fs.mkdirSync(path.join(specDir, 'site'));
-    fs.writeFileSync(
-      path.join(specDir, 'site', 'sitecustomize.py'),
-      [
+    specDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ddp-specs-'));
+    // Kernelspecs whose rank 1 stops itself (SIGSTOP) as it starts importing torch, or says why
+    // and exits as it starts.
+    writeKernelSpec(specDir, 'stops-on-torch', {
+      'sitecustomize.py': [
         'import os, signal, sys',
         'class _StopOnTorch:',
         '    def find_spec(self, name, path=None, target=None):',
@@ -116,33 +115,11 @@ describe('a group that never hangs', () => {
         'sys.meta_path.insert(0, _StopOnTorch())',
         ''
       ].join('\n')
-    );
-    fs.mkdirSync(path.join(specDir, 'kernels', 'stops-on-torch'), { recursive: true });
-    fs.writeFileSync(
-      path.join(specDir, 'kernels', 'stops-on-torch', 'kernel.json'),
-      JSON.stringify({
-        argv: ['/usr/bin/python3', '-m', 'ipykernel_launcher', '-f', '{connection_file}'],
-        display_name: 'Python 3 (rank 1 stops)',
-        language: 'python',
-        env: { PYTHONPATH: path.join(specDir, 'site') }
-      })
-    );
-    // And one whose rank 1 says why and exits as it starts.
-    fs.mkdirSync(path.join(specDir, 'dies'));
-    fs.writeFileSync(
-      path.join(specDir, 'dies', 'sitecustomize.py'),
-      'import os, sys\nif os.environ.get("RANK") == "1":\n    print("rank 1 cannot start here", file=sys.stderr)\n    os._exit(3)\n'
-    );
-    fs.mkdirSync(path.join(specDir, 'kernels', 'dies-at-start'), { recursive: true });
-    fs.writeFileSync(
-      path.join(specDir, 'kernels', 'dies-at-start', 'kernel.json'),
-      JSON.stringify({
-        argv: ['/usr/bin/python3', '-m', 'ipykernel_launcher', '-f', '{connection_file}'],
-        display_name: 'Python 3 (rank 1 dies)',
-        language: 'python',
-        env: { PYTHONPATH: path.join(specDir, 'dies') }
-      })
-    );
+    });
+    writeKernelSpec(specDir, 'dies-at-start', {
+      'sitecustomize.py':
+        'import os, sys\nif os.environ.get("RANK") == "1":\n    print("rank 1 cannot start here", file=sys.stderr)\n    os._exit(3)\n'
+    });
     process.env.JUPYTER_PATH = specDir;
   });
 
