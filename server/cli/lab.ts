@@ -9,6 +9,7 @@ import { createDdpServer } from '../http/server';
 import { JupyterBackend } from '../jupyter/backend';
 import { createRuntimeDir } from '../kernel/connection';
 import { PACKAGE_VERSION } from '../package-root';
+import { removeStaleTransferFiles } from '../process/stale-transfers';
 
 export interface LabOptions {
   port: number;
@@ -58,6 +59,7 @@ export async function runLab(options: LabOptions): Promise<void> {
     server.http.closeAllConnections();
     await Promise.all([server.groups.stopAll(), backend.stop()]);
     fs.rmSync(runtimeDir, { recursive: true, force: true });
+    removeStaleTransferFiles(); // of ranks and kernels killed mid-transfer
     process.exit(code);
   };
   backend.onExit(message => {

@@ -70,7 +70,11 @@ export interface KernelApi {
  * For the headless runner, which has no public server: the group routes on a loopback port,
  * for its notebook kernel only (the kernel key is the only credential accepted).
  */
-export async function serveKernelApi(groups: GroupRegistry): Promise<KernelApi> {
+export async function serveKernelApi(
+  groups: GroupRegistry,
+  /** Awaited before each authorised request (the runner starts its group here, on demand). */
+  beforeRequest: () => Promise<void> = async () => undefined
+): Promise<KernelApi> {
   const key = newKernelKey();
   const app = express();
   app.disable('x-powered-by');
@@ -81,7 +85,12 @@ export async function serveKernelApi(groups: GroupRegistry): Promise<KernelApi> 
       res.status(401).json({ error: 'Authentication required' });
     }
   });
-  app.use(`/${API_PREFIX}`, express.json(), express.Router().use('/groups', groupsRouter(groups)));
+  app.use(
+    `/${API_PREFIX}`,
+    express.json(),
+    (_req, _res, next) => void beforeRequest().then(() => next(), next),
+    express.Router().use('/groups', groupsRouter(groups))
+  );
   const server = http.createServer(app);
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
