@@ -1,11 +1,16 @@
-import type { ICodeCell, INotebookContent, IOutput } from '@jupyterlab/nbformat';
+import type { ICodeCell, IError, INotebookContent, IOutput } from '@jupyterlab/nbformat';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { ExecutionSummary, OutputEvent, StartGroupRequest } from '../../src/protocol/api';
 import { CellMode, cellMode } from '../../src/protocol/cell-mode';
 import { Directive, isMagicError, parseCell } from '../../src/protocol/magics';
-import { ddpCellOutputs, OutputAccumulator, RankView } from '../../src/protocol/outputs';
+import {
+  ddpCellOutputs,
+  failureOutput,
+  OutputAccumulator,
+  RankView
+} from '../../src/protocol/outputs';
 import { OUTPUT_MSG_TYPES } from '../group/executions';
 import { DdpGroup } from '../group/group';
 import { KernelApi, kernelClientCode, serveKernelApi } from '../http/kernel-api';
@@ -14,6 +19,7 @@ import { createRuntimeDir } from '../kernel/connection';
 import { Kernel } from '../kernel/kernel';
 import { getKernelSpec } from '../kernel/kernelspec';
 import { JupyterMessage, parentId } from '../kernel/message';
+import { removeStaleTransferFiles } from '../process/stale-transfers';
 
 export interface RunOptions {
   input: string;
@@ -24,7 +30,17 @@ export interface RunOptions {
   timeoutSeconds?: number;
   /** Progress lines, one per cell. */
   log: (line: string) => void;
+  /**
+   * Aborted on Ctrl+C or SIGTERM, with a string reason ("interrupted (Ctrl+C)"): the running cell
+   * is stopped as at a timeout, and the run ends there.
+   */
+  signal?: AbortSignal;
 }
+
+/** After an interrupt, how long a cell may take to end before its kernel or group is ended. */
+const STOP_GRACE_MS = 5000;
+/** After its group is stopped, how long an execution's end may take to be reported. */
+const END_WAIT_MS = 10_000;
 
 export interface RunResult {
   ok: boolean;
@@ -54,6 +70,7 @@ export async function runNotebook(options: RunOptions): Promise<RunResult> {
   } finally {
     await runner.close();
     fs.rmSync(runtimeDir, { recursive: true, force: true });
+    removeStaleTransferFiles(); // of kernels killed mid-transfer
   }
 }
 
@@ -76,6 +93,12 @@ class NotebookRunner {
   private localListener: ((msg: JupyterMessage) => void) | null = null;
   private readonly ddpEvents = new Map<string, OutputEvent[]>();
   private readonly ddpDone = new Map<string, (summary: ExecutionSummary) => void>();
+  /** The last summary of each running execution: which ranks have finished. */
+  private readonly ddpLatest = new Map<string, ExecutionSummary>();
+  /** The group's start, while it starts (a cell and the local kernel's `ddp` may both ask). */
+  private groupStart: Promise<DdpGroup> | null = null;
+  /** While a cell's code runs (bounded() then handles a Ctrl+C). */
+  private executing = false;
   /** Set by `%autodip`: overrides the notebook's `ddp.auto` and its rank view. */
   private auto: { on: boolean; view: RankView | null } | null = null;
   /** The group routes for the local kernel's `ddp` client, once it has one. */
@@ -88,7 +111,14 @@ class NotebookRunner {
     private readonly dir: string,
     private readonly runtimeDir: string,
     private readonly options: RunOptions
-  ) {}
+  ) {
+    // A Ctrl+C while nothing runs (a kernel or the group starting): end what would be waited for.
+    options.signal?.addEventListener('abort', () => {
+      if (!this.executing) {
+        void this.endAll();
+      }
+    });
+  }
 
   async run(): Promise<RunResult> {
     const cells = this.notebook.cells;
@@ -100,26 +130,18 @@ class NotebookRunner {
       }
       const parsed = parseCell(sourceOf(cell as ICodeCell));
       const started = Date.now();
-      let mode: CellMode = 'local';
+      // Its mode, once its own %autodip has been performed.
+      const modeOf = () =>
+        isMagicError(parsed) ? 'local' : (parsed.dip?.mode ?? this.modeOf(cell.metadata));
       let result: CellRun;
-      if (isMagicError(parsed)) {
-        result = usageError(parsed.error);
-      } else {
-        const said = await this.perform(parsed.directives);
-        mode = parsed.dip?.mode ?? this.modeOf(cell.metadata);
-        const view = parsed.dip?.quiet ? [] : (parsed.dip?.see ?? this.viewOf(cell.metadata));
-        if (parsed.usesClient) {
-          await this.ddpGroup(); // %dipush and %dipull need the ranks
-        }
-        result = await this.runCell(parsed.code, mode, view);
-        if (said.length > 0) {
-          result.outputs.push({
-            output_type: 'stream',
-            name: 'stdout',
-            text: said.join('\n') + '\n'
-          });
-        }
+      try {
+        result = await this.cell(parsed, modeOf, cell.metadata);
+      } catch (err) {
+        // Whatever failed (a group that would not start, a Ctrl+C meanwhile) is the cell's.
+        const reason = this.stopReason() ?? (err as Error).message;
+        result = { outputs: [runError(reason)], executionCount: null, failure: reason };
       }
+      const mode = modeOf();
       const codeCell = cell as ICodeCell;
       codeCell.outputs = result.outputs;
       codeCell.execution_count = result.executionCount;
@@ -139,6 +161,40 @@ class NotebookRunner {
 
   async close(): Promise<void> {
     await Promise.all([this.group?.stop(), this.local?.shutdown(), this.kernelApi?.close()]);
+  }
+
+  private async cell(
+    parsed: ReturnType<typeof parseCell>,
+    modeOf: () => CellMode,
+    metadata: unknown
+  ): Promise<CellRun> {
+    if (isMagicError(parsed)) {
+      return usageError(parsed.error);
+    }
+    const stopped = this.stopReason();
+    if (stopped) {
+      return { outputs: [runError(stopped)], executionCount: null, failure: stopped };
+    }
+    const said = await this.perform(parsed.directives);
+    const view = parsed.dip?.quiet ? [] : (parsed.dip?.see ?? this.viewOf(metadata));
+    if (parsed.usesClient) {
+      await this.ddpGroup(); // %dipush and %dipull need the ranks: started before the clock runs
+    }
+    const result = await this.runCell(parsed.code, modeOf(), view);
+    if (said.length > 0) {
+      result.outputs.push({ output_type: 'stream', name: 'stdout', text: said.join('\n') + '\n' });
+    }
+    return result;
+  }
+
+  /** Why the run was aborted (Ctrl+C, SIGTERM), or null. */
+  private stopReason(): string | null {
+    return this.options.signal?.aborted ? String(this.options.signal.reason) : null;
+  }
+
+  /** End the group and the local kernel, now: whatever waits for them fails. */
+  private async endAll(): Promise<void> {
+    await Promise.all([this.group?.stop(), this.local?.kill()]);
   }
 
   private modeOf(metadata: unknown): CellMode {
@@ -214,15 +270,17 @@ class NotebookRunner {
         accumulator.add(msg.header.msg_type as OutputEvent['msgType'], msg.content);
       }
     };
-    const reply = await this.withTimeout(done, () => kernel.interrupt());
+    // A cell that ignores the interrupt (C code, a wait on hung ranks) ends with its kernel.
+    const { value: reply, stopped } = await this.bounded(
+      done,
+      () => kernel.interrupt(),
+      () => kernel.kill()
+    );
     this.localListener = null;
     const outputs = accumulator.outputs();
-    if (reply === 'timeout') {
-      return {
-        outputs,
-        executionCount: null,
-        failure: `locally: timed out after ${this.options.timeoutSeconds} s`
-      };
+    if (stopped || !reply) {
+      const failure = `locally: ${stopped ?? 'the kernel died'}`;
+      return { outputs: [...outputs, runError(failure)], executionCount: null, failure };
     }
     const content = reply.content as {
       status: string;
@@ -246,46 +304,96 @@ class NotebookRunner {
     const finished = new Promise<ExecutionSummary>(resolve =>
       this.ddpDone.set(summary.id, resolve)
     );
-    const result = await this.withTimeout(finished, () => group.interrupt());
-    const final = result === 'timeout' ? await finished : result;
+    this.ddpLatest.set(summary.id, summary);
+    // Ranks in a collective ignore the interrupt: the group is stopped to free them.
+    let stuck: number[] = [];
+    const { value, stopped } = await this.bounded(
+      finished,
+      () => group.interrupt(),
+      () => {
+        const latest = this.ddpLatest.get(summary.id)!;
+        stuck = latest.ranks.filter(rank => latest.rankStatus[rank] === undefined);
+        return group.stop();
+      }
+    );
+    const final = value ?? this.ddpLatest.get(summary.id)!;
+    this.ddpLatest.delete(summary.id);
     const events = this.ddpEvents.get(summary.id) ?? [];
     this.ddpEvents.delete(summary.id);
-    const rank0 = final.executionCount[0] ?? null;
-    if (result === 'timeout') {
-      return {
-        outputs: ddpCellOutputs(events, view),
-        executionCount: rank0,
-        failure: `on the ranks: timed out after ${this.options.timeoutSeconds} s`
-      };
+    const outputs = ddpCellOutputs(events, view);
+    const executionCount = final.executionCount[0] ?? null;
+    if (stopped) {
+      const why =
+        stuck.length > 0
+          ? `${stopped}; ${ranksNamed(stuck)} did not end within ${STOP_GRACE_MS / 1000} s of ` +
+            'the interrupt (a collective ignores interrupts), so the group was stopped'
+          : stopped;
+      outputs.push(failureOutput({ ...final, failure: why, failedRank: undefined })!);
+      return { outputs, executionCount, failure: `on the ranks: ${why}` };
     }
-    return {
-      outputs: ddpCellOutputs(events, view),
-      executionCount: rank0,
-      failure: ddpFailure(final, events)
-    };
+    const failed = failureOutput(final); // a rank died: which, how, its last words
+    if (failed) {
+      outputs.push(failed);
+    }
+    return { outputs, executionCount, failure: ddpFailure(final, events) };
   }
 
-  /** Resolve with the promise's value, or 'timeout' after interrupting when the limit passes. */
-  private async withTimeout<T>(
-    promise: Promise<T>,
-    interrupt: () => Promise<void>
-  ): Promise<T | 'timeout'> {
+  /**
+   * Wait for a cell's end. At the --timeout, or on a Ctrl+C, interrupt it and give it
+   * STOP_GRACE_MS to end (its traceback then lands in the outputs), else `end` it. Gives its end
+   * (null when it never came, as when `end` killed its kernel) and why it was stopped, if it was.
+   */
+  private async bounded<T>(
+    done: Promise<T>,
+    interrupt: () => Promise<void>,
+    end: () => Promise<void>
+  ): Promise<{ value: T | null; stopped: string | null }> {
+    this.executing = true;
+    const stop = this.stopRequest();
+    try {
+      const first = await Promise.race([
+        done.then(value => ({ value, stopped: null })),
+        stop.reason.then(reason => ({ value: null, stopped: reason }))
+      ]);
+      if (first.stopped === null) {
+        return first;
+      }
+      await interrupt().catch(() => undefined);
+      let value = await settledWithin(done, STOP_GRACE_MS);
+      if (value === null) {
+        await end().catch(() => undefined);
+        value = await settledWithin(done, END_WAIT_MS);
+      }
+      return { value, stopped: first.stopped };
+    } finally {
+      stop.cancel();
+      this.executing = false;
+    }
+  }
+
+  /** Resolves with why the running cell must stop: its --timeout passed, or the run was aborted. */
+  private stopRequest(): { reason: Promise<string>; cancel: () => void } {
+    const signal = this.options.signal;
     const seconds = this.options.timeoutSeconds;
-    if (!seconds) {
-      return promise;
-    }
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>(
-      resolve => (timer = setTimeout(() => resolve('timeout'), seconds * 1000))
-    );
-    const winner = await Promise.race([promise, timeout]);
-    clearTimeout(timer);
-    if (winner === 'timeout') {
-      await interrupt();
-      // Give the interrupted code a moment to return so its traceback lands in the outputs.
-      await Promise.race([promise, new Promise(r => setTimeout(r, 5000))]);
-    }
-    return winner;
+    let onAbort = () => undefined as void;
+    const reason = new Promise<string>(resolve => {
+      if (seconds) {
+        timer = setTimeout(() => resolve(`timed out after ${seconds} s`), seconds * 1000);
+      }
+      onAbort = () => resolve(String(signal!.reason));
+      if (signal?.aborted) {
+        onAbort();
+      }
+      signal?.addEventListener('abort', onAbort);
+    });
+    return {
+      reason,
+      cancel: () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      }
+    };
   }
 
   private async localKernel(): Promise<Kernel> {
@@ -298,13 +406,22 @@ class NotebookRunner {
         cwd: this.dir,
         env: {},
         python: await this.python(),
-        onIopub: msg => this.localListener?.(msg)
+        onIopub: msg => this.localListener?.(msg),
+        signal: this.options.signal
       });
-      // `ddp` and Ddip's line magics, as in the UI, against the run's own group.
-      this.kernelApi = await serveKernelApi({
-        get: name => (name === 'run' ? (this.group ?? undefined) : undefined),
-        names: () => ['run']
-      });
+      // `ddp` and Ddip's line magics, as in the UI, against the run's own group, which the
+      // first call starts (should it fail to start, the call says why the group is not running).
+      this.kernelApi = await serveKernelApi(
+        {
+          get: name => (name === 'run' ? (this.group ?? undefined) : undefined),
+          names: () => ['run']
+        },
+        () =>
+          this.ddpGroup().then(
+            () => undefined,
+            () => undefined
+          )
+      );
       await this.local.evaluate(
         kernelClientCode(this.kernelApi.url, this.kernelApi.key, 'run'),
         "''"
@@ -313,7 +430,13 @@ class NotebookRunner {
     return this.local;
   }
 
-  private async ddpGroup(): Promise<DdpGroup> {
+  /** The run's group, started if it is not (once at a time, whoever asks). */
+  private ddpGroup(): Promise<DdpGroup> {
+    this.groupStart ??= this.startGroup().finally(() => (this.groupStart = null));
+    return this.groupStart;
+  }
+
+  private async startGroup(): Promise<DdpGroup> {
     if (this.group && this.group.info().state === 'stopped') {
       await this.group.start(this.startRequest()); // after a %makedip -k
     }
@@ -330,6 +453,9 @@ class NotebookRunner {
             this.ddpEvents.set(event.execution, list);
           },
           execution: summary => {
+            if (this.ddpLatest.has(summary.id)) {
+              this.ddpLatest.set(summary.id, summary);
+            }
             if (summary.status !== 'running') {
               this.ddpDone.get(summary.id)?.(summary);
               this.ddpDone.delete(summary.id);
@@ -369,10 +495,34 @@ class NotebookRunner {
 /** A cell whose magics are wrong: it runs nothing, and the run stops there. */
 function usageError(message: string): CellRun {
   return {
-    outputs: [{ output_type: 'error', ename: 'UsageError', evalue: message, traceback: [message] }],
+    outputs: [errorOutput('UsageError', message)],
     executionCount: null,
     failure: `UsageError: ${message}`
   };
+}
+
+function errorOutput(ename: string, message: string): IError {
+  return { output_type: 'error', ename, evalue: message, traceback: [message] };
+}
+
+/** Why the run stopped in this cell, in the cell: a timeout, a Ctrl+C, what would not start. */
+function runError(message: string): IError {
+  return errorOutput('JupyterDdpRunError', message);
+}
+
+/** The promise's value, or null if it rejects or takes longer than `ms`. */
+async function settledWithin<T>(promise: Promise<T>, ms: number): Promise<T | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<null>(resolve => (timer = setTimeout(() => resolve(null), ms)));
+  try {
+    return await Promise.race([promise.catch(() => null), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function ranksNamed(ranks: number[]): string {
+  return `rank${ranks.length > 1 ? 's' : ''} ${ranks.join(', ')}`;
 }
 
 function sourceOf(cell: ICodeCell): string {
@@ -390,5 +540,5 @@ function ddpFailure(summary: ExecutionSummary, events: OutputEvent[]): string | 
   const failed = summary.ranks.filter(r => summary.rankStatus[r] !== 'ok');
   const error = events.find(e => e.msgType === 'error' && failed.includes(e.rank));
   const what = error ? `${error.content.ename}: ${error.content.evalue}` : summary.status;
-  return `on rank${failed.length > 1 ? 's' : ''} ${failed.join(', ')}: ${what}`;
+  return `on ${ranksNamed(failed)}: ${what}`;
 }

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -27,6 +27,18 @@ function notebook(cells: [Mode, string][], auto = false) {
       execution_count: null
     }))
   };
+}
+
+interface Output {
+  output_type: string;
+  text?: string;
+  ename?: string;
+  evalue?: string;
+  traceback?: string[];
+}
+
+function errors(cell: { outputs: Output[] }): Output[] {
+  return cell.outputs.filter(o => o.output_type === 'error');
 }
 
 function streamText(cell: { outputs: { output_type: string; text?: string }[] }): string {
@@ -171,6 +183,96 @@ describe('jupyter-ddp run', () => {
     expect(cells[0].outputs.some((o: { ename?: string }) => o.ename === 'KeyboardInterrupt')).toBe(
       true
     );
+  });
+
+  it('starts the group when a local cell calls ddp before any DDP cell', () => {
+    const { result, cells } = run(
+      notebook([
+        ['local', 'x = 5\nddp.push(x=x)\nprint(ddp.world_size, ddp.pull("x", rank=1))'],
+        ['ddp', 'print(x + 1)']
+      ])
+    );
+    expect(result.stderr).toContain('2/2 cell 2 [ddp] ok');
+    expect(result.status).toBe(0);
+    expect(streamText(cells[0])).toBe('2 5\n');
+    expect(streamText(cells[1])).toBe('6\n');
+  });
+
+  it('puts the death of a rank into its cell: which rank, how it died', () => {
+    const { result, cells } = run(
+      notebook([
+        [
+          'ddp',
+          'import os\nprint("rank", os.environ["RANK"], flush=True)\nif os.environ["RANK"] == "1":\n    os.kill(os.getpid(), 9)'
+        ]
+      ])
+    );
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('cell 1 [ddp] failed on the ranks: rank 1 exited (SIGKILL)');
+    const [error] = errors(cells[0]);
+    expect(error.evalue).toContain('rank 1 exited (SIGKILL)');
+    expect(error.traceback!.join('\n')).toContain('rank 1 exited (SIGKILL)');
+  });
+
+  it('ends a cell hung in a collective at --timeout, writing the notebook with the failure', () => {
+    const { result, cells } = run(
+      notebook([
+        [
+          'ddp',
+          'import torch, torch.distributed as dist\nprint("before", dist.get_rank(), flush=True)\nif dist.get_rank() == 1:\n    dist.barrier()  # rank 0 never comes'
+        ],
+        ['ddp', 'print("never")']
+      ]),
+      ['--timeout', '3']
+    );
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(
+      'cell 1 [ddp] failed on the ranks: timed out after 3 s; rank 1 did not end within 5 s of the interrupt'
+    );
+    expect(streamText(cells[0])).toBe('before 0\n');
+    const [error] = errors(cells[0]);
+    expect(error.evalue).toMatch(
+      /^timed out after 3 s; rank 1 did not end .*the group was stopped$/
+    );
+    expect(cells[1].outputs).toEqual([]);
+  });
+
+  it('on Ctrl+C stops the running cell and writes its outputs so far and the failure', async () => {
+    const input = path.join(dir, 'nb.ipynb');
+    const started = path.join(dir, 'started');
+    fs.writeFileSync(
+      input,
+      JSON.stringify(
+        notebook([
+          ['local', 'print("first")'],
+          [
+            'ddp',
+            `import time\nprint("working", flush=True)\nopen(${JSON.stringify(started)}, "w").close()\ntime.sleep(600)`
+          ],
+          ['local', 'print("never")']
+        ])
+      )
+    );
+    const child = spawn(process.execPath, [BIN, 'run', input, '--ranks', '2'], {
+      stdio: ['ignore', 'ignore', 'pipe']
+    });
+    let stderr = '';
+    child.stderr.on('data', chunk => (stderr += chunk));
+    const exit = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)));
+    expect(await eventually(() => fs.existsSync(started), 90_000)).toBe(true);
+    child.kill('SIGINT');
+    expect(await exit).toBe(130);
+    expect(stderr).toContain('FAILED: cell 2 [ddp] failed on the ranks: interrupted (Ctrl+C)');
+    const cells = JSON.parse(fs.readFileSync(path.join(dir, 'nb.out.ipynb'), 'utf8')).cells;
+    expect(streamText(cells[0])).toBe('first\n');
+    expect(streamText(cells[1])).toBe('working\n');
+    expect(errors(cells[1]).map(e => e.ename)).toEqual(
+      expect.arrayContaining(['KeyboardInterrupt', 'DdpGroupError'])
+    );
+    expect(errors(cells[1]).find(e => e.ename === 'DdpGroupError')!.evalue).toBe(
+      'interrupted (Ctrl+C)'
+    );
+    expect(cells[2].outputs).toEqual([]);
   });
 
   it.each([
