@@ -1,9 +1,10 @@
 import type { ICodeCell, IError, INotebookContent, IOutput } from '@jupyterlab/nbformat';
+import type { PartialJSONObject } from '@lumino/coreutils';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { ExecutionSummary, OutputEvent, StartGroupRequest } from '../../src/protocol/api';
-import { CellMode, cellMode } from '../../src/protocol/cell-mode';
+import { CellMode, cellMode, withRanksCount } from '../../src/protocol/cell-mode';
 import { Directive, isMagicError, parseCell } from '../../src/protocol/magics';
 import {
   ddpCellOutputs,
@@ -145,6 +146,16 @@ class NotebookRunner {
       const codeCell = cell as ICodeCell;
       codeCell.outputs = result.outputs;
       codeCell.execution_count = result.executionCount;
+      // As the UI does: a DDP cell's count is the ranks', and its prompt reads [rN].
+      const ddp = withRanksCount(
+        codeCell.metadata.ddp as Record<string, unknown> | undefined,
+        mode === 'ddp' ? result.executionCount : null
+      );
+      if (ddp) {
+        codeCell.metadata.ddp = ddp as PartialJSONObject;
+      } else {
+        delete codeCell.metadata.ddp;
+      }
       this.save();
       done++;
       const seconds = ((Date.now() - started) / 1000).toFixed(1);

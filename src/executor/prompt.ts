@@ -2,6 +2,8 @@ import { Cell, CodeCell, ICellModel, ICodeCellModel } from '@jupyterlab/cells';
 import { NotebookPanel } from '@jupyterlab/notebook';
 import { TranslationBundle } from '@jupyterlab/translation';
 
+import { ranksCount, withRanksCount } from '../protocol/cell-mode';
+
 /**
  * A DDP cell's execution count is rank 0's, which counts apart from the notebook kernel's: its
  * prompt reads `[r2]:` so that it never looks like the local cell `[2]:` above it. nbformat's
@@ -9,41 +11,29 @@ import { TranslationBundle } from '@jupyterlab/translation';
  * whose it is, so a reopened notebook shows `[r2]:` again. A count that no longer matches (the
  * cell ran elsewhere since) is the notebook kernel's.
  */
-const KEY = 'ranksCount';
-
 type DdpMetadata = Record<string, unknown>;
-
-function ddpOf(model: ICellModel): DdpMetadata {
-  return (model.getMetadata('ddp') as DdpMetadata | undefined) ?? {};
-}
 
 /** The count the ranks left in the cell, or null. */
 export function ranksCountOf(model: ICellModel): number | null {
-  const count = ddpOf(model)[KEY];
-  const current = (model as ICodeCellModel).executionCount;
-  return typeof count === 'number' && count === current ? count : null;
+  return ranksCount({ ddp: model.getMetadata('ddp') }, (model as ICodeCellModel).executionCount);
 }
 
 /** Record that the cell's execution count (null: none) is the ranks'. */
 export function setRanksCount(model: ICellModel, count: number | null): void {
-  if (count === null) {
-    forgetRanksCount(model);
-  } else {
-    model.setMetadata('ddp', { ...ddpOf(model), [KEY]: count });
+  const before = model.getMetadata('ddp') as DdpMetadata | undefined;
+  const after = withRanksCount(before, count);
+  if (after === undefined) {
+    if (before !== undefined) {
+      model.deleteMetadata('ddp');
+    }
+  } else if (JSON.stringify(after) !== JSON.stringify(before)) {
+    model.setMetadata('ddp', after);
   }
 }
 
 /** The cell's count is no longer the ranks' (it runs again, maybe elsewhere). */
 export function forgetRanksCount(model: ICellModel): void {
-  const { [KEY]: old, ...rest } = ddpOf(model);
-  if (old === undefined) {
-    return;
-  }
-  if (Object.keys(rest).length > 0) {
-    model.setMetadata('ddp', rest);
-  } else {
-    model.deleteMetadata('ddp');
-  }
+  setRanksCount(model, null);
 }
 
 /** Show `[rN]:` on every code cell of the notebook whose count is the ranks', now and later. */

@@ -21,3 +21,23 @@ export function isAutoDdp(notebookMetadata: unknown): boolean {
 export function cellMode(cellMetadata: unknown, notebookMetadata: unknown): CellMode {
   return explicitMode(cellMetadata) ?? (isAutoDdp(notebookMetadata) ? 'ddp' : 'local');
 }
+
+/**
+ * Cell metadata `ddp.ranksCount`: the cell's `execution_count` is the ranks' (rank 0's), which
+ * counts apart from the notebook kernel's; it holds the same number, and one that no longer
+ * matches the cell's count is stale (the cell ran elsewhere since).
+ */
+export function ranksCount(cellMetadata: unknown, executionCount: number | null): number | null {
+  const count = (cellMetadata as { ddp?: { ranksCount?: unknown } } | undefined)?.ddp?.ranksCount;
+  return typeof count === 'number' && count === executionCount ? count : null;
+}
+
+/** A cell's `ddp` metadata saying that its count is the ranks' `count` (null: it is not); undefined when nothing is left. */
+export function withRanksCount(
+  ddp: Record<string, unknown> | undefined,
+  count: number | null
+): Record<string, unknown> | undefined {
+  const { ranksCount: _old, ...rest } = ddp ?? {};
+  const next = count === null ? rest : { ...rest, ranksCount: count };
+  return Object.keys(next).length > 0 ? next : undefined;
+}

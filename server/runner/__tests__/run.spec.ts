@@ -96,6 +96,9 @@ describe('jupyter-ddp run', () => {
       data: { 'text/plain': "'0'" }
     });
     expect(cells[0].execution_count).toBe(1);
+    // A DDP cell's count is the ranks', as the UI marks it (its prompt reads [rN]); a local one's not.
+    expect(cells[1].metadata.ddp).toEqual({ mode: 'ddp', ranksCount: cells[1].execution_count });
+    expect(cells[0].metadata.ddp).not.toHaveProperty('ranksCount');
 
     // Every process the run started is gone.
     const pids = [cells[0], cells[1]].map(c => Number(/pid (\d+)/.exec(streamText(c))![1]));
