@@ -36,7 +36,7 @@ module.exports = {
     {
       displayName: 'server',
       testEnvironment: 'node',
-      testRegex: 'server/.*/__tests__/.*\\.spec\\.ts$',
+      testRegex: '(server|bench)/.*/__tests__/.*\\.spec\\.ts$',
       transform: { '^.+\\.ts$': tsTransform }
     }
   ]
