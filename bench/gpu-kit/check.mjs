@@ -240,7 +240,12 @@ async function main() {
         record('PASS', name, await run());
       } catch (err) {
         failed = true;
-        record('FAIL', name, err.message ?? err);
+        const notices = group.info().notices.join('\n');
+        record(
+          'FAIL',
+          name,
+          `${err.message ?? err}${notices ? `; the group says: ${notices}` : ''}`
+        );
       }
     }
   } finally {
