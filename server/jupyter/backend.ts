@@ -1,4 +1,6 @@
 import { ChildProcess, execFile, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 
@@ -44,6 +46,8 @@ export class JupyterBackend {
     readonly port: number,
     /** A Python 3 for helper scripts (the process guard). */
     readonly python: string,
+    /** Jupyter's runtime folder, ours alone (0700): see start. */
+    readonly runtimeDir: string,
     private child: ChildProcess
   ) {
     this.url = `http://127.0.0.1:${port}`;
@@ -69,14 +73,23 @@ export class JupyterBackend {
       ...(options.allowRemoteAccess ? ['--ServerApp.allow_remote_access=True'] : []),
       ...(process.getuid?.() === 0 ? ['--ServerApp.allow_root=True'] : [])
     ];
+    // Jupyter writes the token into jpserver-*-open.html and jpserver-*.json, and its kernels'
+    // keys into their connection files, in its runtime folder, some of them readable by anyone:
+    // a folder of our own that no other user may enter (mkdtemp makes it 0700) keeps them ours.
+    const runtimeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jupyter-ddp-runtime-'));
     // The guard ends the Jupyter server (which then ends its kernels) if we die without cleaning up.
     const [cmd, argv] = guarded(python, [command, ...serverArgs], 10);
     const child = spawn(cmd, argv, {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, JUPYTER_TOKEN: options.token, PYDEVD_DISABLE_FILE_VALIDATION: '1' }
+      env: {
+        ...process.env,
+        JUPYTER_TOKEN: options.token,
+        JUPYTER_RUNTIME_DIR: runtimeDir,
+        PYDEVD_DISABLE_FILE_VALIDATION: '1'
+      }
     });
-    const backend = new JupyterBackend(kind, port, python, child);
+    const backend = new JupyterBackend(kind, port, python, runtimeDir, child);
     backend.captureOutput(options.verbose);
     await backend.waitReady(options.token);
     return backend;
@@ -92,6 +105,7 @@ export class JupyterBackend {
   async stop(): Promise<void> {
     // Jupyter shuts its kernels down on SIGTERM; give it time before forcing.
     await terminateGroup(this.child, 10_000);
+    fs.rmSync(this.runtimeDir, { recursive: true, force: true });
   }
 
   private captureOutput(verbose: boolean): void {
