@@ -45,7 +45,8 @@ export async function runLab(options: LabOptions): Promise<void> {
     jupyterUrl: backend.url,
     auth: new JupyterAuthenticator(backend.url),
     version: PACKAGE_VERSION,
-    groupEnv: { rootDir, runtimeDir, python: backend.python }
+    groupEnv: { rootDir, runtimeDir, python: backend.python },
+    allowRemoteAccess: !loopback
   });
 
   let stopping = false;

@@ -1,10 +1,11 @@
-import express, { NextFunction, Request, Response, Router } from 'express';
+import { NextFunction, Request, Response, Router } from 'express';
 
 import { ApiError, HealthResponse, KernelClientInfo } from '../../src/protocol/api';
 import { Groups } from '../group/registry';
 import { Authenticator, passesXsrf } from './auth';
+import { jsonBody } from './body';
 import { groupsRouter } from './groups';
-import { hasKernelKey, kernelClientInfo } from './kernel-api';
+import { kernelClientInfo, kernelKeyAuth } from './kernel-api';
 
 export interface ApiOptions {
   auth: Authenticator;
@@ -12,13 +13,21 @@ export interface ApiOptions {
   groups: Groups;
   /** What notebook kernels authenticate with (see kernel-api.ts). */
   kernelKey: string;
+  /** As Jupyter's allow_remote_access: whether the kernel key is taken under a non-loopback Host. */
+  allowRemoteAccess: boolean;
 }
 
 /** The `/ddp/api` REST routes; every one of them requires Jupyter's credentials. */
-export function apiRouter({ auth, version, groups, kernelKey }: ApiOptions): Router {
+export function apiRouter(options: ApiOptions): Router {
+  const { auth, version, groups, kernelKey } = options;
   const router = Router();
-  router.use(requireAuth(auth, kernelKey));
-  router.use(express.json({ limit: '16mb' }));
+  const scope = {
+    key: kernelKey,
+    mayUse: (name: string) => name === groups.default.name,
+    allowRemoteAccess: options.allowRemoteAccess
+  };
+  router.use(kernelKeyAuth(scope, requireAuth(auth)));
+  router.use(...jsonBody());
 
   router.get('/health', (_req, res: Response<HealthResponse>) => {
     res.json({ status: 'ok', version, group: groups.default.summary() });
@@ -35,19 +44,16 @@ export function apiRouter({ auth, version, groups, kernelKey }: ApiOptions): Rou
   return router;
 }
 
-function requireAuth(auth: Authenticator, kernelKey: string) {
+function requireAuth(auth: Authenticator) {
   return async (req: Request, res: Response<ApiError>, next: NextFunction) => {
-    if (hasKernelKey(req, kernelKey)) {
-      next();
-      return;
-    }
     const verdict = await auth.check(req);
     if (!verdict.ok) {
       res.status(verdict.status).json({ error: verdict.reason });
-    } else if (!passesXsrf(req)) {
-      res
-        .status(403)
-        .json({ error: 'XSRF check failed: send the _xsrf cookie value in X-XSRFToken' });
+    } else if (!passesXsrf(req, verdict.by)) {
+      res.status(403).json({
+        error:
+          'XSRF check failed: a request authenticated by the login cookie must send the _xsrf cookie value in X-XSRFToken'
+      });
     } else {
       next();
     }

@@ -4,11 +4,13 @@ import { IncomingMessage } from 'node:http';
 
 /**
  * `/ddp/` accepts exactly the credentials Jupyter accepts: the token (query or Authorization
- * header) or Jupyter's login cookie. Rather than re-implement Jupyter's checks, each distinct set of
- * credentials is shown once to the Jupyter server's own `/api/status`, and its verdict is cached
- * briefly.
+ * header) or Jupyter's login cookie, under Jupyter's own Origin and Host rules. Rather than
+ * re-implement Jupyter's checks, each distinct set of credentials is shown to the Jupyter server's
+ * own `/api/status`, and its verdict is cached briefly. `by` says what authenticated the request,
+ * as Jupyter decides it: a valid token wins; otherwise the cookie, whatever token came with it.
  */
-export type AuthVerdict = { ok: true } | { ok: false; status: 401 | 403; reason: string };
+export type AuthVerdict =
+  { ok: true; by: 'token' | 'cookie' } | { ok: false; status: 401 | 403; reason: string };
 
 export interface Authenticator {
   check(req: IncomingMessage): Promise<AuthVerdict>;
@@ -16,8 +18,10 @@ export interface Authenticator {
 
 interface Credentials {
   host: string;
+  /** Origin (or the old Sec-WebSocket-Origin), which Jupyter checks for cookie-authenticated requests. */
+  origin: string;
   cookie: string;
-  authorization: string;
+  /** `?token=`, else the `Authorization: token ...` header, as Jupyter reads them. */
   token: string;
 }
 
@@ -31,7 +35,7 @@ export class JupyterAuthenticator implements Authenticator {
 
   async check(req: IncomingMessage): Promise<AuthVerdict> {
     const creds = credentialsOf(req);
-    if (!creds.cookie && !creds.authorization && !creds.token) {
+    if (!creds.cookie && !creds.token) {
       return {
         ok: false,
         status: 401,
@@ -51,24 +55,50 @@ export class JupyterAuthenticator implements Authenticator {
     return verdict;
   }
 
+  /**
+   * The token alone first: only if Jupyter accepts it is the request token-authenticated (no
+   * XSRF, no Origin check). A wrong token beside a valid cookie is a cookie-authenticated request,
+   * as in Jupyter, so a cross-site form cannot skip the XSRF check by adding `?token=x`.
+   */
   private async askJupyter(creds: Credentials): Promise<AuthVerdict> {
-    const url = new URL('/api/status', this.jupyterUrl);
-    if (creds.token) {
-      url.searchParams.set('token', creds.token);
+    // Jupyter names its login cookie after the Host, so it must see the Host the browser used;
+    // it also refuses a Host that is not loopback unless remote access is allowed (DNS rebinding).
+    if (creds.token && (await this.status(creds.host, { token: creds.token })) === 200) {
+      return { ok: true, by: 'token' };
     }
-    // Jupyter names its login cookie after the Host, so it must see the Host the browser used.
-    const headers: Record<string, string> = { host: creds.host };
     if (creds.cookie) {
-      headers.cookie = creds.cookie;
-    }
-    if (creds.authorization) {
-      headers.authorization = creds.authorization;
-    }
-    const status = await statusOf(url, headers);
-    if (status === 200) {
-      return { ok: true };
+      const status = await this.status(creds.host, { cookie: creds.cookie, origin: creds.origin });
+      if (status === 200) {
+        return { ok: true, by: 'cookie' };
+      }
+      if (status === 404) {
+        // Jupyter's API handlers answer a refused Origin with 404
+        return {
+          ok: false,
+          status: 403,
+          reason: `Origin ${creds.origin} does not match host ${creds.host}`
+        };
+      }
     }
     return { ok: false, status: 403, reason: 'The Jupyter server rejected these credentials' };
+  }
+
+  private status(
+    host: string,
+    { token, cookie, origin }: { token?: string; cookie?: string; origin?: string }
+  ): Promise<number> {
+    const url = new URL('/api/status', this.jupyterUrl);
+    const headers: Record<string, string> = { host };
+    if (token) {
+      url.searchParams.set('token', token);
+    }
+    if (cookie) {
+      headers.cookie = cookie;
+    }
+    if (origin) {
+      headers.origin = origin;
+    }
+    return statusOf(url, headers);
   }
 }
 
@@ -85,26 +115,22 @@ function statusOf(url: URL, headers: Record<string, string>): Promise<number> {
 
 function credentialsOf(req: IncomingMessage): Credentials {
   const url = new URL(req.url ?? '/', 'http://localhost');
+  const header = /^token\s+(.+)$/i.exec(req.headers.authorization ?? '');
+  const origin = req.headers.origin ?? req.headers['sec-websocket-origin'];
   return {
     host: req.headers.host ?? '',
+    origin: typeof origin === 'string' ? origin : '',
     cookie: req.headers.cookie ?? '',
-    authorization: req.headers.authorization ?? '',
-    token: url.searchParams.get('token') ?? ''
+    token: url.searchParams.get('token') || (header?.[1] ?? '')
   };
-}
-
-/** True when the request authenticates with the token rather than with the login cookie alone. */
-export function usesToken(req: IncomingMessage): boolean {
-  const creds = credentialsOf(req);
-  return Boolean(creds.token || /^token\s/i.test(creds.authorization));
 }
 
 /**
  * Cookie-authenticated writes must carry the `_xsrf` cookie's value in `X-XSRFToken`, as Jupyter
  * requires; a cross-site page can make the browser send the cookie but cannot read it.
  */
-export function passesXsrf(req: IncomingMessage): boolean {
-  if (['GET', 'HEAD', 'OPTIONS'].includes(req.method ?? 'GET') || usesToken(req)) {
+export function passesXsrf(req: IncomingMessage, by: 'token' | 'cookie'): boolean {
+  if (['GET', 'HEAD', 'OPTIONS'].includes(req.method ?? 'GET') || by === 'token') {
     return true;
   }
   const cookie = parseCookies(req.headers.cookie ?? '')._xsrf;
@@ -117,7 +143,11 @@ function parseCookies(header: string): Record<string, string> {
   for (const part of header.split(';')) {
     const eq = part.indexOf('=');
     if (eq > 0) {
-      out[part.slice(0, eq).trim()] = decodeURIComponent(part.slice(eq + 1).trim());
+      try {
+        out[part.slice(0, eq).trim()] = decodeURIComponent(part.slice(eq + 1).trim());
+      } catch {
+        // a malformed cookie is no cookie
+      }
     }
   }
   return out;

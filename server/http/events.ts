@@ -1,8 +1,9 @@
 import { IncomingMessage } from 'node:http';
 import { Duplex } from 'node:stream';
-import { WebSocket, WebSocketServer } from 'ws';
+import { RawData, WebSocket, WebSocketServer } from 'ws';
 
 import {
+  ApiError,
   ClientMessage,
   ExecuteReply,
   ExecutionSummary,
@@ -11,22 +12,44 @@ import {
 } from '../../src/protocol/api';
 import { warn } from '../log';
 import { Authenticator } from './auth';
+import { MAX_BODY_BYTES } from './body';
 import { apiErrorOf } from './groups';
-import { isSameOrigin } from './origin';
+import { clientMessageSchema } from './schemas';
+import { validator } from './validate';
 
 /** Starts an execution of group `name` from an unchecked request body, as the REST route does. */
 export type ExecuteHandler = (name: string, body: unknown) => ExecutionSummary;
+
+/** One a browser tab: more is a client opening sockets in a loop. */
+export const MAX_CLIENTS = 64;
+/**
+ * What may wait unsent for one client. A client that stops reading would otherwise make the server
+ * hold everything the group prints for it; past this it is dropped, and catches up from the replay
+ * (`executions/:id?since=SEQ`) when it comes back.
+ */
+export const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
+
+const validMessage = validator(clientMessageSchema, {
+  type: 'must be "execute"',
+  id: 'must be a non-negative integer'
+});
+
+interface Client {
+  /** The TCP socket, corked while messages for it gather (see broadcast). */
+  socket: Duplex;
+  /** Output types it asked not to get (`?omit=status`). */
+  omitted: ReadonlySet<string>;
+  /** Its address, for the log. */
+  label: string;
+}
 
 /**
  * The one WebSocket per browser tab, after the same checks as REST: server-pushed events, and
  * `execute` requests from the tab.
  */
 export class EventHub {
-  private wss = new WebSocketServer({ noServer: true });
-  /** Each client's TCP socket, corked while messages for it gather (see broadcast). */
-  private readonly sockets = new WeakMap<WebSocket, Duplex>();
-  /** Output types a client asked not to get (`?omit=status`). */
-  private readonly omitted = new WeakMap<WebSocket, ReadonlySet<string>>();
+  private wss = new WebSocketServer({ noServer: true, maxPayload: MAX_BODY_BYTES });
+  private readonly info = new WeakMap<WebSocket, Client>();
   private readonly corked = new Set<Duplex>();
 
   constructor(
@@ -36,24 +59,36 @@ export class EventHub {
     private readonly execute: ExecuteHandler
   ) {}
 
+  /** The connected clients. */
+  get clients(): ReadonlySet<WebSocket> {
+    return this.wss.clients;
+  }
+
   async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    if (!isSameOrigin(req)) {
-      return refuse(
-        socket,
-        403,
-        `Origin ${req.headers.origin} does not match host ${req.headers.host}`
-      );
-    }
+    // Jupyter's checks, Origin included (see auth.ts)
     const verdict = await this.auth.check(req);
     if (!verdict.ok) {
       return refuse(socket, verdict.status, verdict.reason);
     }
+    // counted when the upgrade completes, synchronously from here: no two can pass at once
+    if (this.wss.clients.size >= MAX_CLIENTS) {
+      warn(`refused a WebSocket from ${labelOf(req)}: ${MAX_CLIENTS} are open`);
+      return refuse(socket, 503, `Too many WebSockets: ${MAX_CLIENTS} are open`);
+    }
     const omit = new URL(req.url ?? '/', 'http://localhost').searchParams.get('omit');
     this.wss.handleUpgrade(req, socket, head, ws => {
-      this.sockets.set(ws, socket);
-      this.omitted.set(ws, new Set(omit ? omit.split(',') : []));
-      ws.on('message', data => this.receive(ws, String(data)));
-      this.send(ws, { type: 'hello', version: this.version, group: this.summary() });
+      const label = labelOf(req);
+      this.info.set(ws, { socket, omitted: new Set(omit ? omit.split(',') : []), label });
+      // A malformed frame: ws has already sent the close code that says why (1002, 1007,
+      // 1009); without this listener the error would end the whole server.
+      ws.on('error', err => warn(`WebSocket from ${label} closed: ${err.message}`));
+      ws.on('message', (data, isBinary) => this.receive(ws, data, isBinary));
+      this.send(ws, {
+        type: 'hello',
+        version: this.version,
+        group: this.summary(),
+        serverTime: Date.now()
+      });
     });
   }
 
@@ -67,16 +102,18 @@ export class EventHub {
     const msgType = message.type === 'output' ? message.event.msgType : null;
     let data: string | Buffer | undefined;
     for (const ws of this.wss.clients) {
-      if (ws.readyState === WebSocket.OPEN && !(msgType && this.omitted.get(ws)?.has(msgType))) {
+      if (
+        ws.readyState === WebSocket.OPEN &&
+        !(msgType && this.info.get(ws)?.omitted.has(msgType))
+      ) {
         data ??= encode(message, rawContent);
-        this.corkForThisTurn(ws);
-        ws.send(data, { binary: false });
+        this.send(ws, data);
       }
     }
   }
 
   private corkForThisTurn(ws: WebSocket): void {
-    const socket = this.sockets.get(ws);
+    const socket = this.info.get(ws)?.socket;
     if (!socket || this.corked.has(socket)) {
       return;
     }
@@ -95,34 +132,48 @@ export class EventHub {
     this.wss.close();
   }
 
-  private send(ws: WebSocket, message: ServerMessage): void {
-    if (ws.readyState === WebSocket.OPEN) {
-      this.corkForThisTurn(ws);
-      ws.send(JSON.stringify(message));
+  /** Send to one client, or drop it if it has stopped reading (see MAX_BUFFERED_BYTES). */
+  private send(ws: WebSocket, data: ServerMessage | string | Buffer): void {
+    if (ws.readyState !== WebSocket.OPEN) {
+      return;
     }
+    if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+      warn(
+        `dropped the WebSocket from ${this.info.get(ws)?.label}: ${ws.bufferedAmount} bytes ` +
+          'sent to it are still unread'
+      );
+      ws.terminate();
+      return;
+    }
+    this.corkForThisTurn(ws);
+    ws.send(Buffer.isBuffer(data) || typeof data === 'string' ? data : JSON.stringify(data), {
+      binary: false
+    });
   }
 
   /** A client's `execute`: answered to it alone, as `POST .../executions` would answer. */
-  private receive(ws: WebSocket, text: string): void {
-    let message: Partial<ClientMessage> | null = null;
+  private receive(ws: WebSocket, data: RawData, isBinary: boolean): void {
+    let parsed: unknown;
     try {
-      message = JSON.parse(text) as Partial<ClientMessage>;
+      parsed = isBinary ? undefined : JSON.parse(String(data));
     } catch {
       // answered below
     }
-    const id = typeof message?.id === 'number' ? message.id : -1;
-    const fail = (status: number, error: string): ExecuteReply => ({
+    const given = (parsed as { id?: unknown } | undefined)?.id;
+    const id = Number.isInteger(given) && (given as number) >= 0 ? (given as number) : -1;
+    const fail = (status: number, error: ApiError): ExecuteReply => ({
       type: 'executeReply',
       id,
       status,
-      error: { error }
+      error
     });
-    if (message?.type !== 'execute' || id < 0) {
-      return this.send(ws, fail(400, 'expected {"type": "execute", "id": N, "group", "request"}'));
+    if (parsed === undefined) {
+      return this.send(ws, fail(400, { error: 'a message must be a JSON object in a text frame' }));
     }
     let reply: ExecuteReply;
     try {
-      const execution = this.execute(String(message.group), message.request);
+      const message: ClientMessage = validMessage(parsed);
+      const execution = this.execute(message.group, message.request);
       reply = { type: 'executeReply', id, execution };
     } catch (err) {
       const known = apiErrorOf(err);
@@ -131,7 +182,7 @@ export class EventHub {
       }
       reply = known
         ? { type: 'executeReply', id, status: known.status, error: known.body }
-        : fail(500, (err as Error).message);
+        : fail(500, { error: (err as Error).message });
     }
     this.send(ws, reply);
   }
@@ -155,10 +206,20 @@ export function encode(message: ServerMessage, rawContent?: Buffer): string | Bu
   ]);
 }
 
-function refuse(socket: Duplex, status: number, reason: string): void {
+function labelOf(req: IncomingMessage): string {
+  return `${req.socket.remoteAddress}:${req.socket.remotePort}`;
+}
+
+const REASONS: Record<number, string> = {
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  503: 'Service Unavailable'
+};
+
+function refuse(socket: Duplex, status: 401 | 403 | 503, reason: string): void {
   const body = JSON.stringify({ error: reason });
   socket.end(
-    `HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : 'Forbidden'}\r\n` +
+    `HTTP/1.1 ${status} ${REASONS[status]}\r\n` +
       'Content-Type: application/json\r\nConnection: close\r\n' +
       `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
   );

@@ -1,4 +1,4 @@
-import express from 'express';
+import express, { NextFunction, Request, RequestHandler, Response } from 'express';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import * as fs from 'node:fs';
 import { IncomingMessage } from 'node:http';
@@ -6,13 +6,15 @@ import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 
-import { API_PREFIX, KernelClientInfo } from '../../src/protocol/api';
+import { API_PREFIX, ApiError, KernelClientInfo } from '../../src/protocol/api';
 import { PACKAGE_ROOT } from '../package-root';
+import { jsonBody } from './body';
 import { GroupRegistry, groupsRouter } from './groups';
+import { isLoopbackHost } from './host';
 
 /**
  * Notebook kernels call the server too (`ddp.push`, `%dipull`): they authenticate with a key the
- * server makes at start and hands only to authenticated clients (`GET /ddp/api/kernel-client`),
+ * server makes at each start and hands only to authenticated clients (`GET /ddp/api/kernel-client`),
  * which pass it on to their kernel. The user never sees or copies it.
  */
 export function newKernelKey(): string {
@@ -20,10 +22,56 @@ export function newKernelKey(): string {
 }
 
 /** Whether the request carries the kernel key (`Authorization: token KEY`). */
-export function hasKernelKey(req: IncomingMessage, key: string): boolean {
+function hasKernelKey(req: IncomingMessage, key: string): boolean {
   const given = Buffer.from(req.headers.authorization ?? '');
   const expected = Buffer.from(`token ${key}`);
   return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+export interface KernelKeyScope {
+  key: string;
+  /** The groups a kernel holding the key may use. */
+  mayUse: (group: string) => boolean;
+  /** As Jupyter's allow_remote_access: without it, the Host must be loopback. */
+  allowRemoteAccess: boolean;
+}
+
+/** What `ddp` in a kernel calls: the group's info (`world_size`), push, pull, call, interrupt. */
+const KERNEL_ROUTE = /^\/groups\/([^/]+)(?:\/(push|pull|call|interrupt))?$/;
+
+function kernelMayCall(req: Request, mayUse: (group: string) => boolean): boolean {
+  const match = KERNEL_ROUTE.exec(req.path);
+  if (!match) {
+    return false;
+  }
+  let group: string;
+  try {
+    group = decodeURIComponent(match[1]);
+  } catch {
+    return false;
+  }
+  return mayUse(group) && req.method === (match[2] ? 'POST' : 'GET');
+}
+
+/**
+ * Requests with the kernel key may do only what kernels need, on their own group, and only under
+ * a loopback Host unless remote access is allowed (the key is a header, never sent by a browser on
+ * its own, so no XSRF check). Every other request goes to `otherwise`.
+ */
+export function kernelKeyAuth(scope: KernelKeyScope, otherwise: RequestHandler): RequestHandler {
+  return (req: Request, res: Response<ApiError>, next: NextFunction) => {
+    if (!hasKernelKey(req, scope.key)) {
+      Promise.resolve(otherwise(req, res, next)).catch(next);
+    } else if (!scope.allowRemoteAccess && !isLoopbackHost(req.headers.host)) {
+      res.status(403).json({ error: `Host ${req.headers.host} is not a loopback address` });
+    } else if (!kernelMayCall(req, scope.mayUse)) {
+      res.status(403).json({
+        error: `The kernel key allows only GET of its group and its push, pull, call and interrupt, not ${req.method} ${req.baseUrl}${req.path}`
+      });
+    } else {
+      next();
+    }
+  };
 }
 
 const CLIENT_MODULE = ['ddp_values.py', 'ddp_client.py']
@@ -67,8 +115,8 @@ export interface KernelApi {
 }
 
 /**
- * For the headless runner, which has no public server: the group routes on a loopback port,
- * for its notebook kernel only (the kernel key is the only credential accepted).
+ * For the headless runner, which has no public server: the kernel routes of the group routes on a
+ * loopback port, for its notebook kernel only (the kernel key is the only credential accepted).
  */
 export async function serveKernelApi(
   groups: GroupRegistry,
@@ -78,17 +126,17 @@ export async function serveKernelApi(
   const key = newKernelKey();
   const app = express();
   app.disable('x-powered-by');
-  app.use(`/${API_PREFIX}`, (req, res, next) => {
-    if (hasKernelKey(req, key)) {
-      next();
-    } else {
-      res.status(401).json({ error: 'Authentication required' });
-    }
-  });
+  const scope = {
+    key,
+    mayUse: (name: string) => groups.names().includes(name),
+    allowRemoteAccess: false
+  };
   app.use(
     `/${API_PREFIX}`,
-    express.json(),
-    (_req, _res, next) => void beforeRequest().then(() => next(), next),
+    kernelKeyAuth(scope, (_req, res) => res.status(401).json({ error: 'Authentication required' })),
+    ...jsonBody(),
+    (_req: Request, _res: Response, next: NextFunction) =>
+      void beforeRequest().then(() => next(), next),
     express.Router().use('/groups', groupsRouter(groups))
   );
   const server = http.createServer(app);

@@ -2,6 +2,7 @@ import { JSONSchemaType } from 'ajv';
 
 import {
   CallRequest,
+  ClientMessage,
   ExecuteRequest,
   PullRequest,
   PushRequest,
@@ -22,7 +23,8 @@ export const startGroupSchema: JSONSchemaType<StartGroupRequest> = {
     } as unknown as JSONSchemaType<StartGroupRequest>['properties']['gpus'],
     kernelName: { type: 'string', minLength: 1, nullable: true },
     initProcessGroup: { type: 'boolean', nullable: true },
-    timeoutSeconds: { type: 'number', exclusiveMinimum: 0, nullable: true },
+    // torch's collective timeout: under a second every collective fails, over a week is a typo
+    timeoutSeconds: { type: 'number', minimum: 1, maximum: 7 * 24 * 3600, nullable: true },
     cwd: { type: 'string', nullable: true },
     spares: { type: 'boolean', nullable: true }
   }
@@ -78,3 +80,19 @@ export const callSchema: JSONSchemaType<CallRequest> = {
     ranks: { type: 'array', items: { type: 'integer' }, nullable: true }
   }
 };
+
+/**
+ * A WebSocket client's message; its `request` is checked as `POST .../executions` checks its body,
+ * so that the errors are the same.
+ */
+export const clientMessageSchema: JSONSchemaType<ClientMessage> = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type', 'id', 'group', 'request'],
+  properties: {
+    type: { type: 'string', const: 'execute' },
+    id: { type: 'integer', minimum: 0 },
+    group: { type: 'string', minLength: 1 },
+    request: { type: 'object', required: [] }
+  }
+} as unknown as JSONSchemaType<ClientMessage>;

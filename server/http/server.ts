@@ -19,6 +19,8 @@ export interface DdpServerOptions {
   version: string;
   /** Where the DDP group's ranks run. */
   groupEnv: GroupEnvironment;
+  /** As Jupyter's allow_remote_access (a public --ip): Host headers need not be loopback. */
+  allowRemoteAccess?: boolean;
 }
 
 export interface DdpServer {
@@ -58,7 +60,14 @@ export function createDdpServer(options: DdpServerOptions): DdpServer {
   app.disable('x-powered-by');
   app.use(
     `/${API_PREFIX}`,
-    apiRouter({ auth: options.auth, version: options.version, groups, kernelKey: newKernelKey() })
+    apiRouter({
+      auth: options.auth,
+      version: options.version,
+      groups,
+      // a new key at every start: a key from an earlier run is worth nothing
+      kernelKey: newKernelKey(),
+      allowRemoteAccess: options.allowRemoteAccess ?? false
+    })
   );
   app.use((req, res) => proxy.web(req, res));
 

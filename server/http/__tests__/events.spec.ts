@@ -29,7 +29,16 @@ describe('encode', () => {
     const group: ServerMessage = {
       type: 'execution',
       group: 'default',
-      execution: { id: 'e1', ranks: [0], status: 'ok', rankStatus: {}, executionCount: {} }
+      execution: {
+        id: 'e1',
+        ranks: [0],
+        status: 'ok',
+        rankStatus: {},
+        executionCount: {},
+        startedAt: 0,
+        rankEndedAt: {},
+        nextSeq: 0
+      }
     };
     expect(encode(group, Buffer.from('{}'))).toBe(JSON.stringify(group));
   });

@@ -48,7 +48,7 @@ describe('/ddp/api/groups', () => {
       'field "gpus" must be "all" or a list of distinct GPU indices such as [0, 2]'
     ],
     [{ rank: 2 }, 'rank', 'unknown field "rank"'],
-    [{ timeoutSeconds: -5 }, 'timeoutSeconds', 'field "timeoutSeconds" must be > 0'],
+    [{ timeoutSeconds: -5 }, 'timeoutSeconds', 'field "timeoutSeconds" must be >= 1'],
     [{ kernelName: 'nope' }, 'kernelName', "No such kernel: 'nope'"],
     [{ cwd: '../..' }, 'cwd', 'cwd "../.." is not a folder inside the served root'],
     [{ gpus: [0] }, 'gpus', 'this machine has no GPU']

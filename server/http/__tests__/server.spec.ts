@@ -90,15 +90,17 @@ describe('jupyter-ddp HTTP server', () => {
     expect(message).toEqual({
       type: 'hello',
       version: '9.9.9',
-      group: { state: 'stopped', worldSize: 0, device: null }
+      group: { state: 'stopped', worldSize: 0, device: null },
+      serverTime: expect.any(Number)
     });
   });
 
-  it('refuses a cross-origin WebSocket even with the token', async () => {
-    const status = await upgradeStatus(
-      `ws://${host}/ddp/api/ws?token=${jupyter.token}`,
-      'http://evil.example.com'
-    );
+  it('refuses a cross-origin WebSocket authenticated by the cookie (origin.spec.ts has the rest)', async () => {
+    const login = await fetch(`${base}/api/status?token=${jupyter.token}`);
+    const cookies = login.headers.getSetCookie().map(c => c.split(';')[0]);
+    const status = await upgradeStatus(`ws://${host}/ddp/api/ws`, 'http://evil.example.com', {
+      Cookie: cookies.join('; ')
+    });
     expect(status).toBe(403);
   });
 
@@ -107,9 +109,13 @@ describe('jupyter-ddp HTTP server', () => {
   });
 });
 
-function upgradeStatus(url: string, origin: string): Promise<number> {
+function upgradeStatus(
+  url: string,
+  origin: string,
+  headers: Record<string, string> = {}
+): Promise<number> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { headers: { Origin: origin } });
+    const ws = new WebSocket(url, { headers: { ...headers, Origin: origin } });
     ws.once('unexpected-response', (_req, res) => {
       resolve(res.statusCode ?? 0);
       ws.terminate();
