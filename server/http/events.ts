@@ -11,7 +11,7 @@ import {
   ServerMessage
 } from '../../src/protocol/api';
 import { warn } from '../log';
-import { Authenticator } from './auth';
+import { Authenticator, AuthVerdict } from './auth';
 import { MAX_BODY_BYTES } from './body';
 import { apiErrorOf } from './groups';
 import { clientMessageSchema } from './schemas';
@@ -20,7 +20,7 @@ import { validator } from './validate';
 /** Starts an execution of group `name` from an unchecked request body, as the REST route does. */
 export type ExecuteHandler = (name: string, body: unknown) => ExecutionSummary;
 
-/** One a browser tab: more is a client opening sockets in a loop. */
+/** One per browser tab: many more is a client opening sockets in a loop. */
 export const MAX_CLIENTS = 64;
 /**
  * What may wait unsent for one client. A client that stops reading would otherwise make the server
@@ -66,7 +66,12 @@ export class EventHub {
 
   async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     // Jupyter's checks, Origin included (see auth.ts)
-    const verdict = await this.auth.check(req);
+    let verdict: AuthVerdict;
+    try {
+      verdict = await this.auth.check(req);
+    } catch (err) {
+      return refuse(socket, 502, `The Jupyter server is unreachable (${(err as Error).message})`);
+    }
     if (!verdict.ok) {
       return refuse(socket, verdict.status, verdict.reason);
     }
@@ -213,10 +218,11 @@ function labelOf(req: IncomingMessage): string {
 const REASONS: Record<number, string> = {
   401: 'Unauthorized',
   403: 'Forbidden',
+  502: 'Bad Gateway',
   503: 'Service Unavailable'
 };
 
-function refuse(socket: Duplex, status: 401 | 403 | 503, reason: string): void {
+function refuse(socket: Duplex, status: 401 | 403 | 502 | 503, reason: string): void {
   const body = JSON.stringify({ error: reason });
   socket.end(
     `HTTP/1.1 ${status} ${REASONS[status]}\r\n` +
