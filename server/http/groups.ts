@@ -1,7 +1,7 @@
 import { NextFunction, Request, Response, Router } from 'express';
 
 import { ApiError, ExecutionSummary } from '../../src/protocol/api';
-import { BadRequestError, ConflictError, NotFoundError } from '../group/errors';
+import { BadRequestError, ConflictError, NotFoundError, RankFailedError } from '../group/errors';
 import { DdpGroup } from '../group/group';
 import { callSchema, executeSchema, pullSchema, pushSchema, startGroupSchema } from './schemas';
 import { validator } from './validate';
@@ -99,7 +99,7 @@ function groupNamed(groups: GroupRegistry, name: string): DdpGroup {
 }
 
 /** What an error of the request's making says to the client; null for the server's own (500). */
-export function apiErrorOf(err: unknown): { status: 400 | 404 | 409; body: ApiError } | null {
+export function apiErrorOf(err: unknown): { status: 400 | 404 | 409 | 502; body: ApiError } | null {
   const status =
     err instanceof BadRequestError
       ? 400
@@ -107,7 +107,9 @@ export function apiErrorOf(err: unknown): { status: 400 | 404 | 409; body: ApiEr
         ? 404
         : err instanceof ConflictError
           ? 409
-          : null;
+          : err instanceof RankFailedError
+            ? 502
+            : null;
   if (status === null) {
     return null;
   }

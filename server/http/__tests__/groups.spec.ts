@@ -1,8 +1,12 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import WebSocket from 'ws';
 
 import { ExecutionRecord, GroupInfo, ServerMessage } from '../../../src/protocol/api';
 import { startTestDdpServer, TestDdpServer } from '../../__tests__/ddp-server';
 import { TestJupyter } from '../../__tests__/jupyter-server';
+import { writeKernelSpec } from '../../group/__tests__/recorder';
 
 /** The group REST API and its WebSocket events, through the real server, with real CPU ranks. */
 /** Whether a message says execution `id` has finished. */
@@ -68,6 +72,35 @@ describe('/ddp/api/groups', () => {
     const res = await api('/default', { method: 'POST', body: '{"ranks": 2' });
     expect(res.status).toBe(400);
     expect((await res.json()).error).toMatch(/^Malformed request body/);
+  });
+
+  it('answers a start overtaken by a stop with 409, and one whose rank died with 502 naming it', async () => {
+    const starting = post('/default', { ranks: 2, spares: false, initProcessGroup: false });
+    await new Promise(r => setTimeout(r, 300));
+    expect((await api('/default', { method: 'DELETE' })).status).toBe(200);
+    const overtaken = await starting;
+    expect(overtaken.status).toBe(409);
+    expect((await overtaken.json()).error).toMatch(/was stopped or restarted while it started/);
+
+    const jupyterPath = fs.mkdtempSync(path.join(os.tmpdir(), 'ddp-dies-'));
+    const original = process.env.JUPYTER_PATH;
+    writeKernelSpec(jupyterPath, 'dies-at-start', {
+      'sitecustomize.py':
+        'import os\nif os.environ.get("RANK") == "1":\n    print("no room here")\n    os._exit(3)\n'
+    });
+    process.env.JUPYTER_PATH = jupyterPath;
+    try {
+      const died = await post('/default', { ranks: 2, spares: false, kernelName: 'dies-at-start' });
+      expect(died.status).toBe(502);
+      expect((await died.json()).error).toBe(
+        'rank 1 exited (exit code 3) while starting; a restart will retry; its last output:\nno room here'
+      );
+    } finally {
+      process.env.JUPYTER_PATH = original;
+      fs.rmSync(jupyterPath, { recursive: true, force: true });
+    }
+    expect(((await (await api('/default')).json()) as GroupInfo).state).toBe('failed');
+    expect((await api('/default', { method: 'DELETE' })).status).toBe(200);
   });
 
   it('answers unknown groups, executions and ranks with 404', async () => {
