@@ -37,6 +37,8 @@ export async function startTestDdpServer(version = '0.0.0'): Promise<TestDdpServ
     base: `http://${host}`,
     stop: async () => {
       await ddp.groups.stopAll();
+      // Upgraded sockets are not the HTTP server's to close: end them first, or close() waits.
+      ddp.events.close();
       ddp.http.closeAllConnections();
       await new Promise(resolve => ddp.http.close(resolve));
       await jupyter.stop();

@@ -17,6 +17,8 @@ export interface TestJupyter {
 export async function startTestJupyter(token = 'test-token-123'): Promise<TestJupyter> {
   const port = await freeLoopbackPort();
   const rootDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ddp-test-root-'));
+  // Its token files are its own (mkdtemp makes the folder 0700), and go with it.
+  const runtimeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ddp-test-runtime-'));
   const child: ChildProcess = spawn(
     '/usr/bin/python3',
     [
@@ -29,7 +31,11 @@ export async function startTestJupyter(token = 'test-token-123'): Promise<TestJu
       `--ServerApp.root_dir=${rootDir}`,
       ...(process.getuid?.() === 0 ? ['--ServerApp.allow_root=True'] : [])
     ],
-    { detached: true, stdio: 'ignore', env: { ...process.env, JUPYTER_TOKEN: token } }
+    {
+      detached: true,
+      stdio: 'ignore',
+      env: { ...process.env, JUPYTER_TOKEN: token, JUPYTER_RUNTIME_DIR: runtimeDir }
+    }
   );
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
@@ -55,6 +61,7 @@ export async function startTestJupyter(token = 'test-token-123'): Promise<TestJu
     stop: async () => {
       await terminateGroup(child, 5000);
       fs.rmSync(rootDir, { recursive: true, force: true });
+      fs.rmSync(runtimeDir, { recursive: true, force: true });
     }
   };
 }
