@@ -136,8 +136,8 @@ export class ExecutionStore {
     failedRank?: ExecutionSummary['failedRank']
   ): ExecutionSummary | null {
     const entry = this.entries.get(execution);
-    if (!entry) {
-      return null;
+    if (!entry || entry.summary.status !== 'running') {
+      return null; // unknown, or ended already (a stop ended it before its ranks did)
     }
     const statuses = entry.summary.ranks.map(r => entry.summary.rankStatus[r] ?? 'aborted');
     entry.summary.status = statuses.includes('error')

@@ -25,7 +25,13 @@ import { freeLoopbackPort } from '../net';
 import { PACKAGE_ROOT } from '../package-root';
 import { removeStaleTransferFiles } from '../process/stale-transfers';
 import { chooseGpus, cudaVisibleDevices, listGpus } from './devices';
-import { BadRequestError, ConflictError, NotFoundError, RankFailedError } from './errors';
+import {
+  BadRequestError,
+  ConflictError,
+  NotFoundError,
+  RankFailedError,
+  RankFailure
+} from './errors';
 import { ExecutionStore, OUTPUT_MSG_TYPES } from './executions';
 import { GroupShape, newRunId, rankEnvironment, sharedEnvironment } from './rank-env';
 import * as transfers from './transfers';
@@ -77,13 +83,8 @@ interface Plan {
   cudaVisibleDevices: string | null;
 }
 
-interface Failure {
-  /** "rank 2 exited (SIGKILL)" */
-  reason: string;
-  rank: number | null;
-  /** The failed rank's last output lines. */
-  output: string[];
-}
+/** Why the group failed: "rank 2 exited (SIGKILL)", the rank, its last output lines. */
+type Failure = RankFailure;
 
 const PROBLEM_TEXT: Record<RankProblem['kind'], (rank: number) => string> = {
   unresponsive: rank =>
@@ -126,6 +127,8 @@ export class DdpGroup {
   private readonly watch: RankWatch;
   /** By `${kind} ${rank}`. */
   private readonly problems = new Map<string, RankProblem>();
+  /** Set while the ranks are being ended (a stop, a rank's death): no new work is taken. */
+  private ending = false;
 
   constructor(
     readonly name: string,
@@ -191,7 +194,12 @@ export class DdpGroup {
         `group "${this.name}" is already ${this.state}; stop or restart it first`
       );
     }
-    return this.launch(request, await this.plan(request));
+    const generation = this.generation;
+    const plan = await this.plan(request);
+    if (generation !== this.generation) {
+      throw new ConflictError(overtaken(this.name)); // a stop or another start came meanwhile
+    }
+    return this.launch(request, plan);
   }
 
   /** End the ranks and the spares. */
@@ -214,12 +222,18 @@ export class DdpGroup {
   }
 
   private async launch(request: StartGroupRequest, plan: Plan): Promise<GroupInfo> {
+    // Taken at once, so that a stop or start from now on overtakes this one.
+    const generation = ++this.generation;
+    this.ending = false;
+    this.state = 'starting'; // told below, once its shape is known
     await this.killRanks();
     removeStaleTransferFiles();
     if (request.spares === false) {
       await this.pool.clear();
     }
-    const generation = ++this.generation;
+    if (generation !== this.generation) {
+      throw new ConflictError(overtaken(this.name));
+    }
     this.lastRequest = request;
     this.lastPlan = plan;
     this.failure = null;
@@ -245,17 +259,15 @@ export class DdpGroup {
     } catch (err) {
       if (generation !== this.generation) {
         // A stop() or a new start() took over meanwhile: a conflict, not a failure.
-        throw new ConflictError(
-          `group "${this.name}" was stopped or restarted while it started; start it again`
-        );
+        throw new ConflictError(overtaken(this.name));
       }
       this.generation++;
       await this.killRanks();
-      this.failure ??= { reason: (err as Error).message, rank: null, output: [] };
+      const failed =
+        err instanceof RankFailedError ? err : new RankFailedError((err as Error).message);
+      this.failure = failed.failure;
       this.setState('failed');
-      throw err instanceof RankFailedError || err instanceof ConflictError
-        ? err
-        : new RankFailedError((err as Error).message);
+      throw failed;
     }
     this.setState('ready');
     if (torch && request.spares !== false) {
@@ -267,6 +279,7 @@ export class DdpGroup {
   /** End the ranks; every execution still running (or queued) ends as aborted, saying `why`. */
   private async end(why: string): Promise<void> {
     this.generation++;
+    this.ending = true;
     this.watch.stop();
     await this.killRanks();
     removeStaleTransferFiles(); // a rank killed mid-pull leaves its half-written file
@@ -348,7 +361,10 @@ export class DdpGroup {
         this.requests.delete(msgId);
       }
       this.executions.finishRank(summary.id, rank, status, count);
-      this.problems.delete(`interrupt-ignored ${rank}`);
+      // A rank that finished is answering again.
+      for (const kind of ['interrupt-ignored', 'unresponsive', 'blocked']) {
+        this.problems.delete(`${kind} ${rank}`);
+      }
       // Every rank's end is told, so that a rank still running after the others stands out.
       if (summary.status === 'running' && generation === this.generation) {
         this.listener.execution(summary);
@@ -460,16 +476,7 @@ export class DdpGroup {
     }
     const failed = started.findIndex(r => r.status === 'rejected');
     if (failed >= 0) {
-      const err = (started[failed] as PromiseRejectedResult).reason as Error;
-      const died = err instanceof KernelDiedError ? err : null;
-      this.failure = {
-        reason: died
-          ? `rank ${failed} exited (${describeExit(died.exit)}) while starting`
-          : `rank ${failed} did not start: ${err.message}`,
-        rank: failed,
-        output: died?.exit.output ?? []
-      };
-      throw rankFailed(failed, 'starting', err);
+      throw rankFailed(failed, 'starting', (started[failed] as PromiseRejectedResult).reason);
     }
   }
 
@@ -595,9 +602,12 @@ export class DdpGroup {
       silent.length > 0
         ? 'answers no heartbeat (stopped or frozen?)'
         : `did not finish within ${limitMs / 1000} s`;
-    const reason = `rank${named.length > 1 ? 's' : ''} ${ranks} ${why} while ${what}; a restart will retry`;
-    this.failure = { reason, rank: named[0]?.rank ?? null, output: [] };
-    return new RankFailedError(reason);
+    const reason = `rank${named.length > 1 ? 's' : ''} ${ranks} ${why} while ${what}`;
+    return new RankFailedError(`${reason}; a restart will retry`, {
+      reason,
+      rank: named[0]?.rank ?? null,
+      output: []
+    });
   }
 
   private onIopub(rank: number, msg: JupyterMessage): void {
@@ -622,6 +632,7 @@ export class DdpGroup {
     }
     const reason = `rank ${rank} exited (${describeExit(exit)})`;
     this.failure = { reason, rank, output: exit.output };
+    this.ending = true;
     this.watch.stop();
     // The survivors would block in their next collective: end them now.
     void this.killRanks().then(() => {
@@ -638,7 +649,7 @@ export class DdpGroup {
     if (summary) {
       this.listener.execution(summary);
     }
-    if (this.state === 'busy' && this.executions.running().length === 0) {
+    if (this.state === 'busy' && !this.failure && this.executions.running().length === 0) {
       this.watch.stop();
       for (const key of [...this.problems.keys()]) {
         this.problems.delete(key);
@@ -726,10 +737,16 @@ export class DdpGroup {
         `group "${this.name}" is ${this.state}${this.failure ? ` (${this.summary().error})` : ''}; start it first`
       );
     }
+    if (this.ending) {
+      throw new ConflictError(`group "${this.name}" is stopping`);
+    }
   }
 
   private setState(state: GroupState): void {
     this.state = state;
+    if (state === 'stopped' || state === 'failed') {
+      this.watch.stop();
+    }
     this.listener.group(this.info());
   }
 }
@@ -752,13 +769,21 @@ function rankFailed(rank: number, what: string, err: unknown): Error {
     return err;
   }
   if (err instanceof KernelDiedError) {
+    const reason = `rank ${rank} exited (${describeExit(err.exit)}) while ${what}`;
     const lines =
       err.exit.output.length > 0 ? `; its last output:\n${err.exit.output.join('\n')}` : '';
-    return new RankFailedError(
-      `rank ${rank} exited (${describeExit(err.exit)}) while ${what}; a restart will retry${lines}`
-    );
+    return new RankFailedError(`${reason}; a restart will retry${lines}`, {
+      reason,
+      rank,
+      output: err.exit.output
+    });
   }
-  return new RankFailedError(`rank ${rank} failed while ${what}: ${(err as Error).message}`);
+  const reason = `rank ${rank} failed while ${what}: ${(err as Error).message}`;
+  return new RankFailedError(reason, { reason, rank, output: [] });
+}
+
+function overtaken(name: string): string {
+  return `group "${name}" was stopped or restarted while it started; start it again`;
 }
 
 function withTimeout<T>(work: Promise<T>, ms: number, message: string): Promise<T> {

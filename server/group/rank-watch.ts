@@ -33,6 +33,7 @@ interface Heard {
  */
 export class RankWatch {
   private timer: NodeJS.Timeout | null = null;
+  /** Ranks busy at the last tick, since when they were heard. */
   private heard = new Map<number, Heard>();
   private asking = new Set<number>();
 
@@ -42,22 +43,9 @@ export class RankWatch {
     private readonly times: RankWatchTimes = DEFAULT_WATCH_TIMES
   ) {}
 
-  get watching(): boolean {
-    return this.timer !== null;
-  }
-
+  /** Watch the busy ranks until stop(); a rank is watched from when it is first seen busy. */
   start(): void {
-    if (this.timer) {
-      return;
-    }
-    const now = Date.now();
-    this.heard = new Map(
-      [...this.ranks().keys()].map(rank => [
-        rank,
-        { heartbeat: now, control: now, health: null } as Heard
-      ])
-    );
-    this.timer = setInterval(() => this.tick(), this.times.intervalMs);
+    this.timer ??= setInterval(() => this.tick(), this.times.intervalMs);
     this.timer.unref();
   }
 
@@ -67,16 +55,23 @@ export class RankWatch {
       clearInterval(this.timer);
       this.timer = null;
     }
-    for (const [rank, heard] of this.heard) {
-      if (heard.health !== null) {
-        this.report(rank, null);
-      }
+    for (const rank of [...this.heard.keys()]) {
+      this.forget(rank);
     }
-    this.heard.clear();
   }
 
   private tick(): void {
-    for (const [rank, kernel] of this.ranks()) {
+    const busy = this.ranks();
+    for (const rank of [...this.heard.keys()]) {
+      if (!busy.has(rank)) {
+        this.forget(rank); // its cell ended: it answered
+      }
+    }
+    const now = Date.now();
+    for (const [rank, kernel] of busy) {
+      if (!this.heard.has(rank)) {
+        this.heard.set(rank, { heartbeat: now, control: now, health: null });
+      }
       if (!this.asking.has(rank) && kernel.isAlive) {
         this.asking.add(rank);
         void this.ask(rank, kernel).finally(() => this.asking.delete(rank));
@@ -84,12 +79,20 @@ export class RankWatch {
     }
   }
 
+  private forget(rank: number): void {
+    const heard = this.heard.get(rank);
+    this.heard.delete(rank);
+    if (heard?.health) {
+      this.report(rank, null);
+    }
+  }
+
   private async ask(rank: number, kernel: Kernel): Promise<void> {
     const beats = await kernel.ping();
     const answers = beats && (await kernel.answersControl(this.times.intervalMs));
     const heard = this.heard.get(rank);
-    if (!heard || !this.timer) {
-      return; // stopped meanwhile
+    if (!heard) {
+      return; // no longer watched: stopped, or its cell ended meanwhile
     }
     const now = Date.now();
     if (beats) {
