@@ -89,6 +89,8 @@ export class Kernel {
   private output: string[] = [];
   private pending = new Map<string, PendingExecution>();
   private replyWaiters = new Map<string, (msg: JupyterMessage) => void>();
+  /** Requests awaiting a reply (request()), failed when the kernel exits. */
+  private requestFailers = new Map<string, (err: Error) => void>();
   private channels!: KernelChannels;
   /** Sees iopub messages during the start-up handshake. */
   private handshakeTap: ((msg: JupyterMessage) => void) | null = null;
@@ -126,6 +128,9 @@ export class Kernel {
           p.reject(err);
         }
         this.pending.clear();
+        for (const fail of [...this.requestFailers.values()]) {
+          fail(err);
+        }
         resolve(this.exit);
       });
     });
@@ -373,17 +378,27 @@ export class Kernel {
 
   private awaitReply(header: MessageHeader, timeoutMs: number): Promise<JupyterMessage> {
     return new Promise((resolve, reject) => {
+      if (this.exit) {
+        reject(new KernelDiedError(this.label, this.exit));
+        return;
+      }
+      const id = header.msg_id;
+      const settle = () => {
+        clearTimeout(timer);
+        this.replyWaiters.delete(id);
+        this.requestFailers.delete(id);
+      };
       const timer = setTimeout(() => {
-        this.replyWaiters.delete(header.msg_id);
+        settle();
         reject(new Error(`${this.label}: no reply to ${header.msg_type} within ${timeoutMs} ms`));
       }, timeoutMs);
-      this.replyWaiters.set(header.msg_id, msg => {
-        clearTimeout(timer);
+      this.replyWaiters.set(id, msg => {
+        settle();
         resolve(msg);
       });
-      void this.exited.then(exit => {
-        clearTimeout(timer);
-        reject(new KernelDiedError(this.label, exit));
+      this.requestFailers.set(id, err => {
+        settle();
+        reject(err);
       });
     });
   }
