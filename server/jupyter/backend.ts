@@ -78,7 +78,7 @@ export class JupyterBackend {
     // a folder of our own that no other user may enter (mkdtemp makes it 0700) keeps them ours.
     const runtimeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jupyter-ddp-runtime-'));
     // The guard ends the Jupyter server (which then ends its kernels) if we die without cleaning up.
-    const [cmd, argv] = guarded(python, [command, ...serverArgs], 10);
+    const [cmd, argv] = guarded(python, [command, ...serverArgs], 10, [], true);
     const child = spawn(cmd, argv, {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],

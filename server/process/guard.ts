@@ -16,8 +16,17 @@ export function guarded(
   command: string[],
   graceSeconds: number,
   /** Files the guard removes once the command has ended (connection files with keys). */
-  removeOnExit: string[] = []
+  removeOnExit: string[] = [],
+  /**
+   * End only the command's own process group, adopting nothing (the Jupyter server: what users
+   * start in sessions of their own from its terminals outlives it, as under plain `jupyter lab`).
+   */
+  groupOnly = false
 ): [string, string[]] {
   const remove = removeOnExit.flatMap(file => ['--remove', file]);
-  return [python, [GUARD, String(process.pid), String(graceSeconds), ...remove, '--', ...command]];
+  const scope = groupOnly ? ['--group-only'] : [];
+  return [
+    python,
+    [GUARD, String(process.pid), String(graceSeconds), ...scope, ...remove, '--', ...command]
+  ];
 }

@@ -1,6 +1,6 @@
 """Run a command so that it, and everything it starts, ends when the jupyter-ddp server dies.
 
-Usage: python3 guard.py PARENT_PID GRACE_SECONDS [--remove FILE]... -- COMMAND [ARGS...]
+Usage: python3 guard.py PARENT_PID GRACE_SECONDS [--group-only] [--remove FILE]... -- COMMAND [ARGS...]
 
 The server spawns this guard as the leader of a new process group; the guard forks COMMAND into
 that group and waits for it. The guard is a child subreaper (Linux): whatever the command starts
@@ -9,6 +9,10 @@ setsid(). When the command exits, the guard gets SIGTERM, or PARENT_PID dies (ev
 it cannot clean up), every remaining descendant gets SIGTERM and, after GRACE_SECONDS, SIGKILL;
 SIGUSR1 skips the grace. Then the guard removes the FILEs (the kernel's connection file with its
 key) and exits as the command did, re-raising its signal, so the server sees its own exit status.
+
+With --group-only (for the Jupyter server behind `jupyter-ddp lab`), the guard is no subreaper and
+ends only its own process group: what users start from JupyterLab's terminals in sessions of their
+own (tmux, nohup jobs) outlives the server, as it does a plain `jupyter lab`.
 """
 import os
 import select
@@ -27,13 +31,15 @@ KILL_WAIT_SECONDS = 5.0
 
 def parse(argv):
     parent, grace, rest = int(argv[0]), float(argv[1]), argv[2:]
-    remove = []
+    remove, group_only = [], False
+    if rest and rest[0] == "--group-only":
+        group_only, rest = True, rest[1:]
     while rest and rest[0] == "--remove":
         remove.append(rest[1])
         rest = rest[2:]
     if not rest or rest[0] != "--" or len(rest) < 2:
-        sys.exit("usage: guard.py PARENT_PID GRACE_SECONDS [--remove FILE]... -- COMMAND [ARGS...]")
-    return parent, grace, remove, rest[1:]
+        sys.exit("usage: guard.py PARENT_PID GRACE_SECONDS [--group-only] [--remove FILE]... -- COMMAND [ARGS...]")
+    return parent, grace, group_only, remove, rest[1:]
 
 
 def processes():
@@ -58,8 +64,8 @@ def processes():
         yield int(pid), int(ppid), stat.startswith("Z")
 
 
-def descendants():
-    """Live (not zombie) processes below this one."""
+def descendants(group_only=False):
+    """Live (not zombie) processes below this one (only those of its process group, if asked)."""
     children, live = {}, set()
     for pid, ppid, zombie in processes():
         children.setdefault(ppid, []).append(pid)
@@ -70,7 +76,14 @@ def descendants():
         for pid in children.get(todo.pop(), []):
             found.append(pid)
             todo.append(pid)
-    return [pid for pid in found if pid in live]
+    return [pid for pid in found if pid in live and (not group_only or in_our_group(pid))]
+
+
+def in_our_group(pid):
+    try:
+        return os.getpgid(pid) == os.getpgrp()
+    except ProcessLookupError:
+        return False
 
 
 def signal_all(pids, sig):
@@ -82,8 +95,9 @@ def signal_all(pids, sig):
 
 
 class Guard:
-    def __init__(self, parent, grace, remove, argv):
+    def __init__(self, parent, grace, group_only, remove, argv):
         self.parent, self.grace, self.remove, self.argv = parent, grace, remove, argv
+        self.group_only = group_only
         self.child = None
         self.status = None  # the command's wait status, once it has exited
         self.ending = False
@@ -105,7 +119,8 @@ class Guard:
 
             libc = ctypes.CDLL(None, use_errno=True)
             libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-            libc.prctl(PR_SET_CHILD_SUBREAPER, 1)
+            if not self.group_only:
+                libc.prctl(PR_SET_CHILD_SUBREAPER, 1)
         if os.getppid() != self.parent:  # the parent died before we could watch it
             self.finish()
             sys.exit(1)
@@ -157,13 +172,13 @@ class Guard:
     def end_descendants(self):
         """SIGTERM every descendant, wherever its session or group; SIGKILL them after the grace."""
         if not self.now:
-            signal_all(descendants(), signal.SIGTERM)
+            signal_all(descendants(self.group_only), signal.SIGTERM)
             deadline = time.monotonic() + self.grace
-            while not self.now and time.monotonic() < deadline and descendants():
+            while not self.now and time.monotonic() < deadline and descendants(self.group_only):
                 self.wait(POLL_SECONDS)
         deadline = time.monotonic() + KILL_WAIT_SECONDS
         while time.monotonic() < deadline:
-            left = descendants()
+            left = descendants(self.group_only)
             if not left:
                 break
             # Again each time: one may have forked before it got the signal.

@@ -2,11 +2,12 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { eventually, isRunning } from '../../__tests__/processes';
+import { eventually, isRunning, pidsWithArg } from '../../__tests__/processes';
 import { createRuntimeDir } from '../../kernel/connection';
 import { Kernel } from '../../kernel/kernel';
 import { getKernelSpec } from '../../kernel/kernelspec';
 import { PACKAGE_ROOT } from '../../package-root';
+import { guarded } from '../guard';
 
 /** A process's session id (/proc/PID/stat, field 6). */
 function sessionOf(pid: number): number {
@@ -120,5 +121,28 @@ describe('the process guard', () => {
         10_000
       )
     ).toBe(true);
+  });
+
+  it('with --group-only (the Jupyter server), ends its group but leaves sessions of their own', async () => {
+    // A command with a child in its group and one in a session of its own (as tmux is, started
+    // from a JupyterLab terminal).
+    const [command, args] = guarded(
+      '/usr/bin/python3',
+      ['sh', '-c', 'setsid sleep 604 & sleep 605 & echo $! ; wait'],
+      1,
+      [],
+      true
+    );
+    const guard = spawn(command, args, { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
+    const grouped = Number(
+      await new Promise<string>(r => guard.stdout!.once('data', d => r(String(d))))
+    );
+    const own = () => pidsWithArg('sleep\x00604');
+    expect(await eventually(() => own().length === 1, 5_000)).toBe(true);
+    leftovers.push(...own());
+    process.kill(guard.pid!, 'SIGTERM');
+    expect(await eventually(() => !isRunning(grouped), 5_000)).toBe(true);
+    expect(await eventually(() => !isRunning(guard.pid!), 5_000)).toBe(true);
+    expect(own()).toEqual(leftovers);
   });
 });
