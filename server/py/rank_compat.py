@@ -50,7 +50,6 @@ class _Group:
         import torch.distributed as dist
 
         store = dist.PrefixStore(f"jupyter-ddp/{self.generation}", self.store)
-        self.generation += 1
         _original_init(
             backend=self.backend,
             store=store,
@@ -59,6 +58,9 @@ class _Group:
             timeout=self.timeout,
             **newer,
         )
+        # Counted once made: an init that failed here leaves the next one on the same prefix,
+        # which the ranks that did not get as far are still to use.
+        self.generation += 1
 
     def restore_environment(self):
         os.environ.update(self.environment)
@@ -108,10 +110,10 @@ def init_process_group(
     """
     import torch.distributed as dist
 
+    _group.restore_environment()  # a setup() that set MASTER_PORT=12355 before calling us
     problem = _group.refusal(backend, init_method, world_size, rank, store)
     if problem:
         raise RuntimeError(f"jupyter-ddp: {problem}")
-    _group.restore_environment()
     if dist.is_initialized():
         print(
             f"jupyter-ddp: the process group is already initialised ({_group.backend}, "
@@ -130,7 +132,9 @@ def _before_cell(*_args):
         return
     from IPython import get_ipython
 
-    parent = get_ipython().kernel.get_parent()
+    kernel = get_ipython().kernel
+    get_parent = getattr(kernel, "get_parent", None)  # ipykernel 6; 5 keeps it in _parent_header
+    parent = get_parent() if get_parent else getattr(kernel, "_parent_header", {})
     if (parent.get("metadata") or {}).get("jupyterDdpAllRanks"):
         _group.initialise()
 

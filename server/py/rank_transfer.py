@@ -88,17 +88,28 @@ class _DdpRankFirstGlobals(dict):
 
 def _ddp_rank_first(fn):
     """A notebook-defined function that finds names defined on the rank (as ipyparallel's
-    @interactive functions do); anything else unchanged."""
+    @interactive functions do), and whose `global x = ...` assignments land there; anything else
+    unchanged."""
+    import functools
     import types
 
     if not isinstance(fn, types.FunctionType) or fn.__module__ != "__main__":
         return fn
-    rebound = types.FunctionType(
-        fn.__code__, _DdpRankFirstGlobals(_ddp_namespace(), fn.__globals__), fn.__name__, fn.__defaults__, fn.__closure__
-    )
+    namespace = _ddp_namespace()
+    scope = _DdpRankFirstGlobals(namespace, fn.__globals__)
+    rebound = types.FunctionType(fn.__code__, scope, fn.__name__, fn.__defaults__, fn.__closure__)
     rebound.__kwdefaults__ = fn.__kwdefaults__
     rebound.__dict__.update(fn.__dict__)
-    return rebound
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        try:
+            return rebound(*args, **kwargs)
+        finally:
+            # STORE_GLOBAL writes into the scope's own dict: pass those names on to the rank.
+            namespace.update({k: v for k, v in dict.items(scope) if k != "__builtins__"})
+
+    return call
 
 
 def _ddp_call(path):

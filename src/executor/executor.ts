@@ -9,7 +9,7 @@ import {
 } from '@jupyterlab/notebook';
 import { TranslationBundle } from '@jupyterlab/translation';
 
-import { GROUP } from '../client/api';
+import { ApiRequestError, GROUP } from '../client/api';
 import { IDdpClient } from '../client/tokens';
 import { IDdpGroupManager } from '../group/tokens';
 import { IDdpExecutions } from '../panel/tokens';
@@ -400,9 +400,18 @@ export class DdpCellExecutor implements INotebookCellExecutor {
               onSummary(record.execution);
             }
           },
-          () => {
+          (err: unknown) => {
             if (ended) {
               finish(ended);
+            } else if (err instanceof ApiRequestError && err.status === 404) {
+              // The server no longer knows it (it restarted, or forgot it): it will never end.
+              finish({
+                ...first,
+                status: 'aborted',
+                failure: this.trans.__(
+                  'the DDP server no longer knows this execution (it restarted?)'
+                )
+              });
             }
           }
         );

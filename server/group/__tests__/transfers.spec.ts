@@ -179,6 +179,11 @@ describe('values between the notebook kernel and the ranks', () => {
         'found'
       )
     ).toBe("[(100, 'rank', 7), (101, 'rank', 7)]");
+    // and what it assigns as a global lands in the rank's namespace
+    await local(
+      'def keeps():\n    global kept_here\n    kept_here = rank_only * 2\nddp.run(keeps)'
+    );
+    expect(await onRanks('print(kept_here)')).toEqual({ 0: '200\n', 1: '202\n' });
   });
 
   it('pulls a DistributedDataParallel model as its module, and says so', async () => {

@@ -155,6 +155,14 @@ describe('/ddp/api/groups', () => {
       m.type === 'execution' ? [m.execution.status] : []
     );
     expect(statuses).toEqual(['running', 'running', 'running', 'ok']);
+    // Without the statuses the quiet client sees no gap: outputs are numbered 0, 1, … and the
+    // summary's nextSeq says that nothing is missing.
+    const quietSeqs = quietMessages.flatMap(m =>
+      m.type === 'output' && m.event.execution === id ? [m.event.seq] : []
+    );
+    expect(quietSeqs).toEqual(quietSeqs.map((_, i) => i));
+    const last = quietMessages.filter(m => m.type === 'execution').at(-1);
+    expect(last?.type === 'execution' && last.execution.nextSeq).toBe(quietSeqs.length);
 
     const record = (await (
       await api(`/default/executions/${id}?since=1`)
