@@ -43,6 +43,8 @@ export const DEFAULT_CPU_RANKS = 2;
 export const DEFAULT_TIMEOUT_SECONDS = 1800;
 /** Each step of a start (a kernel answering, importing torch, the process group) takes at most. */
 const START_STEP_TIMEOUT_MS = 120_000;
+/** How soon after a rank finished, the others still running, the execution is told again. */
+const RANK_END_NOTICE_MS = 500;
 /** An interrupt that has not ended a rank's cell after this long will not: say so. */
 const INTERRUPT_GRACE_MS = 5000;
 
@@ -127,6 +129,8 @@ export class DdpGroup {
   private readonly watch: RankWatch;
   /** By `${kind} ${rank}`. */
   private readonly problems = new Map<string, RankProblem>();
+  /** Executions with a telling of their ranks' ends pending (tellRankEnds). */
+  private readonly rankEndsTold = new Set<string>();
   /** Set while the ranks are being ended (a stop, a rank's death): no new work is taken. */
   private ending = false;
 
@@ -365,10 +369,7 @@ export class DdpGroup {
       for (const kind of ['interrupt-ignored', 'unresponsive', 'blocked']) {
         this.problems.delete(`${kind} ${rank}`);
       }
-      // Every rank's end is told, so that a rank still running after the others stands out.
-      if (summary.status === 'running' && generation === this.generation) {
-        this.listener.execution(summary);
-      }
+      this.tellRankEnds(summary, generation);
     });
     void Promise.all(runs).then(() => {
       // After a stop or restart, end() ends it (as aborted, saying why), not its killed ranks.
@@ -377,6 +378,24 @@ export class DdpGroup {
       }
     });
     return summary;
+  }
+
+  /**
+   * Ranks that finished while others still run are told a moment later, if the execution still
+   * runs then, so that a rank straggling after the others stands out; a cell whose ranks end
+   * together (most cells) costs no message for it.
+   */
+  private tellRankEnds(summary: ExecutionSummary, generation: number): void {
+    if (summary.status !== 'running' || this.rankEndsTold.has(summary.id)) {
+      return;
+    }
+    this.rankEndsTold.add(summary.id);
+    setTimeout(() => {
+      this.rankEndsTold.delete(summary.id);
+      if (summary.status === 'running' && generation === this.generation) {
+        this.listener.execution(summary);
+      }
+    }, RANK_END_NOTICE_MS).unref();
   }
 
   /** Load a transfer file into the chosen ranks' namespaces (default all), or into none. */

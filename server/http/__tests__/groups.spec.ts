@@ -150,11 +150,13 @@ describe('/ddp/api/groups', () => {
       new Set(seen.flatMap(m => (m.type === 'output' ? [m.event.msgType] : [])));
     expect(msgTypes(messages)).toEqual(new Set(['status', 'stream']));
     expect(msgTypes(quietMessages)).toEqual(new Set(['stream']));
-    // started, one per rank as it ends, done
+    // started, done (and between them a rank's end only if the other rank lagged behind it)
     const statuses = quietMessages.flatMap(m =>
       m.type === 'execution' ? [m.execution.status] : []
     );
-    expect(statuses).toEqual(['running', 'running', 'running', 'ok']);
+    expect(statuses[0]).toBe('running');
+    expect(statuses.at(-1)).toBe('ok');
+    expect(statuses.slice(1, -1).every(s => s === 'running')).toBe(true);
     // Without the statuses the quiet client sees no gap: outputs are numbered 0, 1, … and the
     // summary's nextSeq says that nothing is missing.
     const quietSeqs = quietMessages.flatMap(m =>
