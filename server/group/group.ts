@@ -319,6 +319,7 @@ export class DdpGroup {
   }
 
   private checkInterrupted(summaries: ExecutionSummary[], sent: number): void {
+    let any = false;
     for (const summary of summaries) {
       const stuck = this.stillRunning(summary);
       if (summary.status !== 'running' || summary.interruptedAt !== sent || stuck.length === 0) {
@@ -329,8 +330,11 @@ export class DdpGroup {
         this.addProblem(rank, 'interrupt-ignored');
       }
       this.listener.execution(summary);
+      any = true;
     }
-    this.listener.group(this.info());
+    if (any) {
+      this.listener.group(this.info());
+    }
   }
 
   /** Run code on all ranks (or some); outputs and the summary arrive through the listener. */
@@ -670,9 +674,7 @@ export class DdpGroup {
     }
     if (this.state === 'busy' && !this.failure && this.executions.running().length === 0) {
       this.watch.stop();
-      for (const key of [...this.problems.keys()]) {
-        this.problems.delete(key);
-      }
+      this.problems.clear();
       this.setState('ready');
     } else if (this.state === 'busy') {
       this.listener.group(this.info());
