@@ -9,16 +9,6 @@ import {
   OutputMsgType
 } from '../../src/protocol/api';
 
-export const OUTPUT_MSG_TYPES: ReadonlySet<string> = new Set<OutputMsgType>([
-  'status',
-  'stream',
-  'display_data',
-  'update_display_data',
-  'execute_result',
-  'error',
-  'clear_output'
-]);
-
 export interface ExecutionLimits {
   /** Executions kept for clients that reconnect; older ones are forgotten. */
   maxExecutions: number;

@@ -9,8 +9,9 @@ import {
   GroupInfo,
   GroupState,
   GroupSummary,
+  isOutputMsgType,
+  isRunning,
   OutputEvent,
-  OutputMsgType,
   PullRequest,
   PullResult,
   PushRequest,
@@ -32,7 +33,7 @@ import {
   RankFailedError,
   RankFailure
 } from './errors';
-import { ExecutionStore, OUTPUT_MSG_TYPES } from './executions';
+import { ExecutionStore } from './executions';
 import { GroupShape, newRunId, rankEnvironment, sharedEnvironment } from './rank-env';
 import * as transfers from './transfers';
 import { BOOTSTRAP, callRank } from './transfers';
@@ -193,7 +194,7 @@ export class DdpGroup {
 
   /** Start the ranks and resolve once they are ready (process group initialised if asked). */
   async start(request: StartGroupRequest): Promise<GroupInfo> {
-    if (this.state === 'starting' || this.state === 'ready' || this.state === 'busy') {
+    if (this.state === 'starting' || isRunning(this.state)) {
       throw new ConflictError(
         `group "${this.name}" is already ${this.state}; stop or restart it first`
       );
@@ -635,13 +636,13 @@ export class DdpGroup {
 
   private onIopub(rank: number, msg: JupyterMessage): void {
     const request = this.requests.get(parentId(msg) ?? '');
-    if (!request || !OUTPUT_MSG_TYPES.has(msg.header.msg_type)) {
+    if (!request || !isOutputMsgType(msg.header.msg_type)) {
       return;
     }
     const event = this.executions.addOutput(
       request.execution,
       rank,
-      msg.header.msg_type as OutputMsgType,
+      msg.header.msg_type,
       msg.content
     );
     if (event) {
@@ -753,7 +754,7 @@ export class DdpGroup {
   }
 
   private requireRunning(): void {
-    if (this.state !== 'ready' && this.state !== 'busy') {
+    if (!isRunning(this.state)) {
       throw new ConflictError(
         `group "${this.name}" is ${this.state}${this.failure ? ` (${this.summary().error})` : ''}; start it first`
       );

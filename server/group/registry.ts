@@ -1,7 +1,5 @@
-import { ServerMessage } from '../../src/protocol/api';
+import { DEFAULT_GROUP, ServerMessage } from '../../src/protocol/api';
 import { DdpGroup, GroupEnvironment } from './group';
-
-export const DEFAULT_GROUP = 'default';
 
 /**
  * The server's groups: one, "default", since the ranks take every GPU of the machine. Group

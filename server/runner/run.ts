@@ -3,7 +3,12 @@ import type { PartialJSONObject } from '@lumino/coreutils';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { ExecutionSummary, OutputEvent, StartGroupRequest } from '../../src/protocol/api';
+import {
+  ExecutionSummary,
+  isOutputMsgType,
+  OutputEvent,
+  StartGroupRequest
+} from '../../src/protocol/api';
 import { CellMode, cellMode, withRanksCount } from '../../src/protocol/cell-mode';
 import { Directive, isMagicError, parseCell } from '../../src/protocol/magics';
 import {
@@ -12,7 +17,6 @@ import {
   OutputAccumulator,
   RankView
 } from '../../src/protocol/outputs';
-import { OUTPUT_MSG_TYPES } from '../group/executions';
 import { DdpGroup } from '../group/group';
 import { KernelApi, kernelClientCode, serveKernelApi } from '../http/kernel-api';
 import { findPython } from '../jupyter/python';
@@ -277,8 +281,8 @@ class NotebookRunner {
     const accumulator = new OutputAccumulator();
     const { msgId, done } = kernel.execute(code);
     this.localListener = msg => {
-      if (parentId(msg) === msgId && OUTPUT_MSG_TYPES.has(msg.header.msg_type)) {
-        accumulator.add(msg.header.msg_type as OutputEvent['msgType'], msg.content);
+      if (parentId(msg) === msgId && isOutputMsgType(msg.header.msg_type)) {
+        accumulator.add(msg.header.msg_type, msg.content);
       }
     };
     // A cell that ignores the interrupt (C code, a wait on hung ranks) ends with its kernel.

@@ -4,6 +4,7 @@ import { ServerConnection } from '@jupyterlab/services';
 import {
   API_PREFIX,
   ApiError,
+  DEFAULT_GROUP,
   ExecuteRequest,
   ExecutionRecord,
   ExecutionSummary,
@@ -11,8 +12,6 @@ import {
   KernelClientInfo,
   StartGroupRequest
 } from '../protocol/api';
-
-export const GROUP = 'default';
 
 /** A non-2xx answer: the server's own message, and the status (409: the group's state forbids it). */
 export class ApiRequestError extends Error {
@@ -31,33 +30,36 @@ export class DdpApi {
   ) {}
 
   group(): Promise<GroupInfo> {
-    return this.request('GET', `groups/${GROUP}`);
+    return this.request('GET', `groups/${DEFAULT_GROUP}`);
   }
 
   start(request: StartGroupRequest): Promise<GroupInfo> {
-    return this.request('POST', `groups/${GROUP}`, request);
+    return this.request('POST', `groups/${DEFAULT_GROUP}`, request);
   }
 
   stop(): Promise<GroupInfo> {
-    return this.request('DELETE', `groups/${GROUP}`);
+    return this.request('DELETE', `groups/${DEFAULT_GROUP}`);
   }
 
   restart(): Promise<GroupInfo> {
-    return this.request('POST', `groups/${GROUP}/restart`);
+    return this.request('POST', `groups/${DEFAULT_GROUP}/restart`);
   }
 
   async interrupt(): Promise<void> {
-    await this.request('POST', `groups/${GROUP}/interrupt`);
+    await this.request('POST', `groups/${DEFAULT_GROUP}/interrupt`);
   }
 
   execute(request: ExecuteRequest): Promise<ExecutionSummary> {
-    return this.request('POST', `groups/${GROUP}/executions`, request);
+    return this.request('POST', `groups/${DEFAULT_GROUP}/executions`, request);
   }
 
   /** Kept executions, oldest first. */
   async executions(): Promise<ExecutionSummary[]> {
     return (
-      await this.request<{ executions: ExecutionSummary[] }>('GET', `groups/${GROUP}/executions`)
+      await this.request<{ executions: ExecutionSummary[] }>(
+        'GET',
+        `groups/${DEFAULT_GROUP}/executions`
+      )
     ).executions;
   }
 
@@ -67,7 +69,7 @@ export class DdpApi {
   }
 
   record(id: string, since = 0): Promise<ExecutionRecord> {
-    return this.request('GET', `groups/${GROUP}/executions/${id}?since=${since}`);
+    return this.request('GET', `groups/${DEFAULT_GROUP}/executions/${id}?since=${since}`);
   }
 
   /** Throws an Error carrying the server's own message for any non-2xx answer. */

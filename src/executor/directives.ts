@@ -3,7 +3,7 @@ import { TranslationBundle } from '@jupyterlab/translation';
 
 import { DdpApi } from '../client/api';
 import { IDdpGroupManager } from '../group/tokens';
-import { GroupInfo } from '../protocol/api';
+import { GroupInfo, isRunning } from '../protocol/api';
 import { Directive } from '../protocol/magics';
 import { statusText } from '../status/text';
 
@@ -52,7 +52,7 @@ async function makedip(
   kernelName: string | undefined
 ): Promise<GroupInfo> {
   const current = await api.group();
-  const running = current.state === 'ready' || current.state === 'busy';
+  const running = isRunning(current.state);
   switch (directive.action) {
     case 'info':
       return current;

@@ -9,11 +9,11 @@ import {
 } from '@jupyterlab/notebook';
 import { TranslationBundle } from '@jupyterlab/translation';
 
-import { ApiRequestError, GROUP } from '../client/api';
+import { ApiRequestError } from '../client/api';
 import { IDdpClient } from '../client/tokens';
 import { IDdpGroupManager } from '../group/tokens';
 import { IDdpExecutions } from '../panel/tokens';
-import { ExecutionSummary, OutputEvent } from '../protocol/api';
+import { DEFAULT_GROUP, ExecutionSummary, OutputEvent } from '../protocol/api';
 import { cellMode } from '../protocol/cell-mode';
 import { DipOptions, isMagicError, parseCell } from '../protocol/magics';
 import { failureOutput, RankView } from '../protocol/outputs';
@@ -200,7 +200,7 @@ export class DdpCellExecutor implements INotebookCellExecutor {
       };
       // Over the WebSocket when it is open (no HTTP request a cell), else over REST.
       summary = await (viaSocket
-        ? this.client.connection.execute(GROUP, request)
+        ? this.client.connection.execute(DEFAULT_GROUP, request)
         : this.client.api.execute(request));
     } catch (err) {
       model.executionState = 'idle';

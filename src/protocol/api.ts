@@ -1,6 +1,7 @@
 /**
  * The `/ddp/api` contract shared by the JupyterLab frontend (src/) and the Node server (server/).
- * Pure types and constants only: this module must load in both the browser and Node.
+ * Types, constants and a few pure functions only: this module must load in both the browser and
+ * Node.
  */
 
 /** Mount point of every REST route and the WebSocket, relative to the Jupyter base URL. */
@@ -9,8 +10,16 @@ export const API_PREFIX = 'ddp/api';
 /** WebSocket path, relative to the Jupyter base URL. */
 export const WS_PATH = `${API_PREFIX}/ws`;
 
+/** The server's one group: the ranks take every GPU of the machine, so there is no second. */
+export const DEFAULT_GROUP = 'default';
+
 /** Lifecycle of a DDP group. */
 export type GroupState = 'starting' | 'ready' | 'busy' | 'failed' | 'stopped';
+
+/** Whether a group in `state` has its ranks up, able to run cells (idle or not). */
+export function isRunning(state: GroupState): boolean {
+  return state === 'ready' || state === 'busy';
+}
 
 /** What kind of device each rank drives. */
 export type DeviceKind = 'gpu' | 'cpu';
@@ -209,14 +218,24 @@ export interface KernelClientInfo {
  * Kernel iopub message types relayed to clients, unchanged from the Jupyter protocol: the outputs,
  * and each rank's busy/idle `status`.
  */
-export type OutputMsgType =
-  | 'status'
-  | 'stream'
-  | 'display_data'
-  | 'update_display_data'
-  | 'execute_result'
-  | 'error'
-  | 'clear_output';
+export const OUTPUT_MSG_TYPES = [
+  'status',
+  'stream',
+  'display_data',
+  'update_display_data',
+  'execute_result',
+  'error',
+  'clear_output'
+] as const;
+
+export type OutputMsgType = (typeof OUTPUT_MSG_TYPES)[number];
+
+const outputMsgTypes: ReadonlySet<string> = new Set(OUTPUT_MSG_TYPES);
+
+/** Whether a kernel message of type `msgType` is relayed (see `OUTPUT_MSG_TYPES`). */
+export function isOutputMsgType(msgType: string): msgType is OutputMsgType {
+  return outputMsgTypes.has(msgType);
+}
 
 /**
  * One output message of one rank, tagged with its execution and a per-execution sequence number.

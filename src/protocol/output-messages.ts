@@ -13,7 +13,7 @@ import type {
   StreamType
 } from '@jupyterlab/nbformat';
 
-import type { OutputEvent } from './api';
+import type { OutputMsgType } from './api';
 
 /** A deep copy of a JSON value, as plain JSON (drops `undefined` and functions). */
 export function jsonCopy<T>(value: T): T {
@@ -104,7 +104,7 @@ export interface OutputHandlers {
 /** Hand one kernel output message to the store's handler for its kind. */
 export function routeOutput(
   handlers: OutputHandlers,
-  msgType: OutputEvent['msgType'],
+  msgType: OutputMsgType,
   content: Record<string, unknown>
 ): void {
   switch (msgType) {
