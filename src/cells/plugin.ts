@@ -2,10 +2,12 @@ import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application'
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { Cell } from '@jupyterlab/cells';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
-import { ITranslator, nullTranslator, TranslationBundle } from '@jupyterlab/translation';
+import { ITranslator, TranslationBundle } from '@jupyterlab/translation';
 
+import { CellCommandIDs, NotebookCommandIDs } from '../commands/ids';
 import { ddpIcon, everywhereIcon, localIcon } from '../icons';
 import { CellMode } from '../protocol/cell-mode';
+import { ddpTranslations } from '../translation';
 import {
   effectiveMode,
   isAuto,
@@ -15,17 +17,6 @@ import {
   setShowAllRanks,
   showsAllRanks
 } from './metadata';
-
-export const CommandIDs = {
-  markLocal: 'ddp:mark-local',
-  markDdp: 'ddp:mark-ddp',
-  markEverywhere: 'ddp:mark-everywhere',
-  clearMark: 'ddp:clear-mark',
-  cycleMode: 'ddp:cycle-mode',
-  runOnDdp: 'ddp:run-on-ddp',
-  toggleAuto: 'ddp:toggle-auto',
-  toggleAllRanks: 'ddp:toggle-all-ranks'
-} as const;
 
 const NEXT_MODE: Record<CellMode, CellMode> = {
   local: 'ddp',
@@ -47,7 +38,7 @@ export const cellsPlugin: JupyterFrontEndPlugin<void> = {
     translator: ITranslator | null,
     palette: ICommandPalette | null
   ) => {
-    const trans = (translator ?? nullTranslator).load('jupyterlab_ddp');
+    const trans = ddpTranslations(translator);
     const labels: Record<CellMode, string> = {
       local: trans.__('Local'),
       ddp: trans.__('DDP'),
@@ -81,24 +72,24 @@ export const cellsPlugin: JupyterFrontEndPlugin<void> = {
         execute: () => selectedCodeCells().forEach(c => setMark(c.model, mode))
       });
     mark(
-      CommandIDs.markLocal,
+      CellCommandIDs.markLocal,
       'local',
       trans.__('Run the selected cells in the notebook kernel only')
     );
-    mark(CommandIDs.markDdp, 'ddp', trans.__('Run the selected cells on every DDP rank'));
+    mark(CellCommandIDs.markDdp, 'ddp', trans.__('Run the selected cells on every DDP rank'));
     mark(
-      CommandIDs.markEverywhere,
+      CellCommandIDs.markEverywhere,
       'everywhere',
       trans.__('Run the selected cells locally, then on every DDP rank')
     );
 
-    app.commands.addCommand(CommandIDs.clearMark, {
+    app.commands.addCommand(CellCommandIDs.clearMark, {
       label: trans.__('Run Cell: Notebook Default'),
       caption: trans.__('Remove the mark: the cell runs on the ranks under auto-DDP, else locally'),
       isEnabled: hasCodeCell,
       execute: () => selectedCodeCells().forEach(c => setMark(c.model, null))
     });
-    app.commands.addCommand(CommandIDs.cycleMode, {
+    app.commands.addCommand(CellCommandIDs.cycleMode, {
       label: () => {
         const mode = activeMode();
         return mode ? trans.__('Runs: %1', labels[mode]) : trans.__('Where the Cell Runs');
@@ -111,17 +102,17 @@ export const cellsPlugin: JupyterFrontEndPlugin<void> = {
         selectedCodeCells().forEach(c => setMark(c.model, NEXT_MODE[mode]));
       }
     });
-    app.commands.addCommand(CommandIDs.runOnDdp, {
+    app.commands.addCommand(CellCommandIDs.runOnDdp, {
       label: trans.__('Run Cell on DDP Ranks'),
       caption: trans.__('Mark the cell DDP and run it on every rank'),
       icon: ddpIcon,
       isEnabled: hasCodeCell,
       execute: async () => {
         selectedCodeCells().forEach(c => setMark(c.model, 'ddp'));
-        await app.commands.execute('notebook:run-cell');
+        await app.commands.execute(NotebookCommandIDs.runCell);
       }
     });
-    app.commands.addCommand(CommandIDs.toggleAuto, {
+    app.commands.addCommand(CellCommandIDs.toggleAuto, {
       label: trans.__('Auto-DDP'),
       caption: trans.__('Run unmarked cells on the DDP ranks (cells marked local stay local)'),
       icon: ddpIcon,
@@ -134,7 +125,7 @@ export const cellsPlugin: JupyterFrontEndPlugin<void> = {
         }
       }
     });
-    app.commands.addCommand(CommandIDs.toggleAllRanks, {
+    app.commands.addCommand(CellCommandIDs.toggleAllRanks, {
       label: trans.__('Show Every Rank’s Output'),
       caption: trans.__('Show the outputs of all ranks in this cell, not only rank 0’s'),
       isEnabled: hasCodeCell,
@@ -152,7 +143,7 @@ export const cellsPlugin: JupyterFrontEndPlugin<void> = {
 
     if (palette) {
       const category = trans.__('DDP');
-      for (const command of Object.values(CommandIDs)) {
+      for (const command of Object.values(CellCommandIDs)) {
         palette.addItem({ command, category });
       }
     }

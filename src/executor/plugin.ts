@@ -1,12 +1,13 @@
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { INotebookCellExecutor, INotebookTracker } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
-import { ITranslator, nullTranslator } from '@jupyterlab/translation';
+import { ITranslator } from '@jupyterlab/translation';
 
 import { IDdpClient } from '../client/tokens';
-import { CommandIDs as GroupCommands } from '../group/plugin';
+import { GroupCommandIDs, NotebookCommandIDs } from '../commands/ids';
 import { IDdpGroupManager } from '../group/tokens';
 import { IDdpExecutions } from '../panel/tokens';
+import { ddpTranslations } from '../translation';
 import { DdpCellExecutor, ExecutorSettings } from './executor';
 import { showRanksPrompts } from './prompt';
 
@@ -31,7 +32,7 @@ export const executorPlugin: JupyterFrontEndPlugin<INotebookCellExecutor> = {
     translator: ITranslator | null,
     executions: IDdpExecutions | null
   ) => {
-    const trans = (translator ?? nullTranslator).load('jupyterlab_ddp');
+    const trans = ddpTranslations(translator);
     let settings: ExecutorSettings = { showRanks: 'rank0', maxCellOutputChars: 200_000 };
     void settingRegistry?.load(PLUGIN_ID).then(loaded => {
       const read = () =>
@@ -43,8 +44,8 @@ export const executorPlugin: JupyterFrontEndPlugin<INotebookCellExecutor> = {
 
     // The notebook's stop button interrupts its kernel; while a DDP cell runs it reaches the ranks too.
     app.commands.commandExecuted.connect((_, { id }) => {
-      if (id === 'notebook:interrupt-kernel' && executor.isRunningOnRanks) {
-        void app.commands.execute(GroupCommands.interrupt);
+      if (id === NotebookCommandIDs.interruptKernel && executor.isRunningOnRanks) {
+        void app.commands.execute(GroupCommandIDs.interrupt);
       }
     });
     return executor;
@@ -78,7 +79,7 @@ export const ranksPromptPlugin: JupyterFrontEndPlugin<void> = {
   requires: [INotebookTracker],
   optional: [ITranslator],
   activate: (_app: JupyterFrontEnd, tracker: INotebookTracker, translator: ITranslator | null) => {
-    const trans = (translator ?? nullTranslator).load('jupyterlab_ddp');
+    const trans = ddpTranslations(translator);
     tracker.widgetAdded.connect((_, panel) => {
       void panel.context.ready.then(() => showRanksPrompts(panel, trans));
     });

@@ -3,19 +3,17 @@ import { ICommandPalette, WidgetTracker } from '@jupyterlab/apputils';
 import { PathExt } from '@jupyterlab/coreutils';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
-import { ITranslator, nullTranslator } from '@jupyterlab/translation';
+import { ITranslator } from '@jupyterlab/translation';
 import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 
 import { IDdpClient } from '../client/tokens';
+import { PanelCommandIDs as CommandIDs, TransferCommandIDs } from '../commands/ids';
 import { ddpIcon } from '../icons';
 import { ExecutionSummary } from '../protocol/api';
+import { ddpTranslations } from '../translation';
 import { DdpExecutions } from './executions';
 import { IDdpExecutions } from './tokens';
 import { RankOutputsPanel, RankPanelState } from './widget';
-
-export const CommandIDs = {
-  openOutputPanel: 'ddp:open-output-panel'
-} as const;
 
 /** The tab's record of which DDP execution last ran each cell. */
 export const executionsPlugin: JupyterFrontEndPlugin<IDdpExecutions> = {
@@ -46,7 +44,7 @@ export const panelPlugin: JupyterFrontEndPlugin<void> = {
     palette: ICommandPalette | null,
     translator: ITranslator | null
   ) => {
-    const trans = (translator ?? nullTranslator).load('jupyterlab_ddp');
+    const trans = ddpTranslations(translator);
     const tracker = new WidgetTracker<RankOutputsPanel>({ namespace: 'ddp-rank-outputs' });
     let panel: RankOutputsPanel | null = null;
 
@@ -101,12 +99,12 @@ export const panelPlugin: JupyterFrontEndPlugin<void> = {
               {
                 label: trans.__('Push…'),
                 caption: trans.__('Push variables of the notebook kernel to the ranks'),
-                run: () => void app.commands.execute('ddp:push-variables')
+                run: () => void app.commands.execute(TransferCommandIDs.push)
               },
               {
                 label: trans.__('Pull…'),
                 caption: trans.__('Pull variables of a rank into the notebook kernel'),
-                run: () => void app.commands.execute('ddp:pull-variables')
+                run: () => void app.commands.execute(TransferCommandIDs.pull)
               }
             ]
           });

@@ -1,12 +1,13 @@
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
-import { ITranslator, nullTranslator } from '@jupyterlab/translation';
+import { ITranslator } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
 import { IDdpClient } from '../client/tokens';
-import { CommandIDs } from '../group/plugin';
+import { GroupCommandIDs } from '../commands/ids';
 import { GroupSummary } from '../protocol/api';
+import { ddpTranslations } from '../translation';
 import { statusText, statusTitle } from './text';
 
 const PLUGIN_ID = 'jupyterlab-ddp:status';
@@ -25,10 +26,10 @@ export const statusPlugin: JupyterFrontEndPlugin<void> = {
     translator: ITranslator | null,
     settingRegistry: ISettingRegistry | null
   ) => {
-    const trans = (translator ?? nullTranslator).load('jupyterlab_ddp');
+    const trans = ddpTranslations(translator);
     const item = new Widget({ node: document.createElement('button') });
     item.addClass('jp-ddp-StatusItem');
-    item.node.addEventListener('click', () => void app.commands.execute(CommandIDs.controls));
+    item.node.addEventListener('click', () => void app.commands.execute(GroupCommandIDs.controls));
     let showWithoutServer = true;
 
     const { connection } = client;

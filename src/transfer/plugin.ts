@@ -1,17 +1,14 @@
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette, InputDialog, Notification, showErrorMessage } from '@jupyterlab/apputils';
 import { INotebookTracker } from '@jupyterlab/notebook';
-import { ITranslator, nullTranslator } from '@jupyterlab/translation';
+import { ITranslator } from '@jupyterlab/translation';
 
 import { IDdpClient } from '../client/tokens';
+import { TransferCommandIDs } from '../commands/ids';
 import { KernelClients } from '../executor/local-run';
 import { IDdpGroupManager } from '../group/tokens';
 import { isMagicError, parseCell } from '../protocol/magics';
-
-export const TransferCommandIDs = {
-  push: 'ddp:push-variables',
-  pull: 'ddp:pull-variables'
-};
+import { ddpTranslations } from '../translation';
 
 /**
  * Push names from the current notebook's kernel to the ranks, and pull them back, from the palette
@@ -32,7 +29,7 @@ export const transferPlugin: JupyterFrontEndPlugin<void> = {
     palette: ICommandPalette | null,
     translator: ITranslator | null
   ) => {
-    const trans = (translator ?? nullTranslator).load('jupyterlab-ddp');
+    const trans = ddpTranslations(translator);
     const clients = new KernelClients(client.api);
 
     /** Run one magic line in the current notebook's kernel; shows its error, if any. */

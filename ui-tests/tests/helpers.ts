@@ -3,8 +3,8 @@ import { APIRequestContext, ConsoleMessage, Locator, Page } from '@playwright/te
 import { TOKEN } from '../playwright.config';
 
 /**
- * Console errors a page may show that are not ours: jupyter_server 1.23 lacks endpoints that
- * JupyterLab 4 asks for (documented in ENVIRONMENT.md), and Chromium reports each 404 it gets.
+ * Console errors a page may show that are not ours: Debian's jupyter_server 1.23 has no `/api/me`
+ * or `/api/events` and no jupyter-lsp, which JupyterLab 4 asks for, and Chromium reports each 404.
  */
 const KNOWN_SERVER_GAPS = [
   /\/api\/me\b/,
