@@ -17,6 +17,7 @@ import { DEFAULT_GROUP, ExecutionSummary, OutputEvent } from '../protocol/api';
 import { cellMode } from '../protocol/cell-mode';
 import { DipOptions, isMagicError, parseCell } from '../protocol/magics';
 import { failureOutput, RankView } from '../protocol/outputs';
+import { CellQueue } from './cell-queue';
 import { performDirectives } from './directives';
 import { KernelClients, runLocalCode } from './local-run';
 import { NoticeView } from './notice-view';
@@ -49,15 +50,11 @@ const RENDER_INTERVAL_MS = 100;
 
 /**
  * Runs every code cell where its mode says: local cells through JupyterLab's own `runCell`, DDP
- * cells on the ranks, everywhere cells locally then on the ranks. JupyterLab hands over all the
- * cells of a "Run All" at once and relies on the kernel's queue for their order; with two places to
- * run, cells are queued here per notebook instead, and those queued behind a failed cell are
- * skipped, as the kernel would (stop on error).
+ * cells on the ranks, everywhere cells locally then on the ranks, one at a time in notebook order
+ * (see `CellQueue`).
  */
 export class DdpCellExecutor implements INotebookCellExecutor {
-  private readonly queues = new WeakMap<INotebookModel, Promise<unknown>>();
-  /** Bumped when a cell of the notebook fails; cells queued before that are skipped. */
-  private readonly failures = new WeakMap<INotebookModel, number>();
+  private readonly _queue = new CellQueue<INotebookModel>();
   private readonly running = new Set<string>();
   private readonly kernelClients: KernelClients;
   /** Brings the notices of cells whose notices count seconds up to date. */
@@ -84,23 +81,13 @@ export class DdpCellExecutor implements INotebookCellExecutor {
     if (cell.model.type !== 'code') {
       return runLocally(options);
     }
-    const epoch = this.failures.get(notebook) ?? 0;
     const model = cell.model as ICodeCellModel;
     model.executionState = 'running';
-    const previous = this.queues.get(notebook) ?? Promise.resolve();
-    const run = previous.then(async () => {
-      if ((this.failures.get(notebook) ?? 0) !== epoch || cell.isDisposed) {
-        model.executionState = 'idle';
-        return false;
-      }
-      const ok = await this.runNow(options).catch(() => false);
-      if (!ok) {
-        this.failures.set(notebook, epoch + 1);
-      }
-      return ok;
+    return this._queue.add(notebook, {
+      cell,
+      run: () => this.runNow(options).catch(() => false),
+      skipped: () => (model.executionState = 'idle')
     });
-    this.queues.set(notebook, run);
-    return run;
   }
 
   private async runNow(options: RunOptions): Promise<boolean> {
