@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(python3-jupyter-server python3-jupyterlab-server python3-ipykernel python3-torch
-  python3-cloudpickle python3-ipyparallel chromium)
+  python3-cloudpickle python3-ipyparallel python3-pytest chromium)
 
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do

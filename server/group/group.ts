@@ -23,7 +23,6 @@ import { describeExit, Kernel, KernelDiedError, KernelExit } from '../kernel/ker
 import { getKernelSpec, KernelSpec } from '../kernel/kernelspec';
 import { JupyterMessage, parentId } from '../kernel/message';
 import { freeLoopbackPort } from '../net';
-import { PACKAGE_ROOT } from '../package-root';
 import { removeStaleTransferFiles } from '../process/stale-transfers';
 import { chooseGpus, cudaVisibleDevices, listGpus } from './devices';
 import {
@@ -35,9 +34,9 @@ import {
 } from './errors';
 import { ExecutionStore } from './executions';
 import { GroupShape, newRunId, rankEnvironment, sharedEnvironment } from './rank-env';
-import * as transfers from './transfers';
-import { BOOTSTRAP, callRank } from './transfers';
+import { callRank } from './rank-calls';
 import { RankHealth, RankWatch, RankWatchTimes } from './rank-watch';
+import * as transfers from './transfers';
 import { SpareRecipe, WarmPool } from './warm-pool';
 
 export const DEFAULT_CPU_RANKS = 2;
@@ -140,11 +139,7 @@ export class DdpGroup {
     private readonly env: GroupEnvironment,
     private readonly listener: GroupListener
   ) {
-    this.pool = new WarmPool({
-      runtimeDir: env.runtimeDir,
-      python: env.python,
-      warmUp: kernel => kernel.evaluate(BOOTSTRAP, '_ddp_warm()').then(() => undefined)
-    });
+    this.pool = new WarmPool({ runtimeDir: env.runtimeDir, python: env.python });
     this.watch = new RankWatch(
       () => this.busyKernels(),
       (rank, health) => this.onRankHealth(rank, health),
@@ -348,7 +343,7 @@ export class DdpGroup {
     this.watch.start();
     const generation = this.generation;
     const runs = ranks.map(async rank => {
-      // A cell on every rank may make the process group again (rank_compat.py's _before_cell).
+      // A cell on every rank may make the process group again (jupyter_ddp_rank.compat).
       const { msgId, done } = this.ranks[rank].kernel.execute(request.code, {
         metadata: { jupyterDdpAllRanks: ranks.length === this.ranks.length }
       });
@@ -516,7 +511,11 @@ export class DdpGroup {
     if (spare) {
       try {
         spare.adopt(label, onIopub);
-        await withTimeout(setEnvironment(spare, env), this.startStepMs, `${label}: no answer`);
+        await withTimeout(
+          callRank(spare, 'setEnvironment', { env }),
+          this.startStepMs,
+          `${label}: no answer`
+        );
         return spare;
       } catch {
         await spare.kill();
@@ -545,12 +544,7 @@ export class DdpGroup {
    */
   private async initialise(request: StartGroupRequest, generation: number): Promise<boolean> {
     const prepared = await this.everyRank('importing torch', async r => {
-      const info = (await callRank(r.kernel, '_ddp_prepare()')) as unknown as {
-        pid: number;
-        torch: string | null;
-        cuda: boolean;
-        error: string | null;
-      };
+      const info = await callRank(r.kernel, 'prepare', {});
       r.pid = info.pid;
       return info;
     });
@@ -563,7 +557,7 @@ export class DdpGroup {
     const torch = prepared[0];
     if (!torch.torch || request.initProcessGroup === false) {
       await this.everyRank('setting its environment', r =>
-        setEnvironment(r.kernel, { MASTER_PORT: String(port) })
+        callRank(r.kernel, 'setEnvironment', { env: { MASTER_PORT: String(port) } })
       );
       if (!torch.torch) {
         this.backend = null;
@@ -578,9 +572,8 @@ export class DdpGroup {
     const backend = this.device === 'gpu' ? 'nccl' : 'gloo';
     const timeout = request.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
     const store = path.join(this.env.runtimeDir, `rendezvous-${this.shape!.runId}`);
-    const args = [backend, timeout, store, port, COMPAT_SOURCE].map(a => JSON.stringify(a));
     await this.everyRank('initialising the process group', r =>
-      r.kernel.evaluate('', `_ddp_init_process_group(${args.join(', ')})`)
+      callRank(r.kernel, 'initProcessGroup', { backend, timeout, store, port })
     );
     this.backend = backend;
     return true;
@@ -772,18 +765,6 @@ export class DdpGroup {
     this.listener.group(this.info());
   }
 }
-
-/** Add variables to a kernel's os.environ (the bootstrap's _ddp_set_environment). */
-async function setEnvironment(kernel: Kernel, env: Record<string, string>): Promise<void> {
-  const encoded = Buffer.from(JSON.stringify(env)).toString('base64');
-  await kernel.evaluate('', `_ddp_set_environment('${encoded}')`);
-}
-
-/** rank_compat.py, installed on each rank as the module jupyter_ddp_rank at the group's start. */
-const COMPAT_SOURCE = fs.readFileSync(
-  path.join(PACKAGE_ROOT, 'server', 'py', 'rank_compat.py'),
-  'utf8'
-);
 
 /** A rank's failure in a start-up step, naming the rank, how it died and its last lines. */
 function rankFailed(rank: number, what: string, err: unknown): Error {

@@ -4,36 +4,14 @@ import * as path from 'node:path';
 
 import type { CallResult, PullResult, PushResult } from '../../src/protocol/api';
 import { Kernel } from '../kernel/kernel';
-import { PACKAGE_ROOT } from '../package-root';
 import { BadRequestError, NotFoundError } from './errors';
+import { callRank } from './rank-calls';
 
-/**
- * Python defined silently in every rank: start-up helpers and the rank side of push, pull and
- * ddp.run. Sent again with every transfer, so that a `%reset` on a rank cannot break them.
- */
-export const BOOTSTRAP = [
-  'rank_bootstrap.py',
-  'rank_tuning.py',
-  'ddp_values.py',
-  'rank_transfer.py'
-]
-  .map(file => fs.readFileSync(path.join(PACKAGE_ROOT, 'server', 'py', file), 'utf8'))
-  .join('\n\n');
-
-/** Transfer files are made by ddp_values.py: `jupyter-ddp-*`, private, in shared memory or tmp. */
+/** Transfer files are made by jupyter_ddp_values.py: `jupyter-ddp-*`, private, in shared memory or tmp. */
 const TRANSFER_FILE = /^jupyter-ddp-[\w.-]+$/;
 
 /** A rank's kernel, by rank. */
 export type RankKernels = ReadonlyMap<number, Kernel>;
-
-/** Run a bootstrap function on one rank and decode its base64-JSON answer. */
-export async function callRank(
-  kernel: Kernel,
-  expression: string
-): Promise<Record<string, unknown>> {
-  const value = await kernel.evaluate(BOOTSTRAP, expression);
-  return JSON.parse(Buffer.from(value, 'base64').toString('utf8')) as Record<string, unknown>;
-}
 
 /** A path the client gives must be one of our transfer files, and exist. */
 export function checkTransferFile(file: string): void {
@@ -52,38 +30,39 @@ export function checkTransferFile(file: string): void {
 export async function push(kernels: RankKernels, file: string): Promise<PushResult> {
   checkTransferFile(file);
   const txn = randomUUID().replace(/-/g, '');
-  const arg = `${JSON.stringify(file)}, ${JSON.stringify(txn)}`;
+  const ranks = [...kernels.keys()];
   const staged = await Promise.allSettled(
-    [...kernels.values()].map(kernel => callRank(kernel, `_ddp_stage(${arg})`))
+    [...kernels.values()].map(kernel => callRank(kernel, 'stage', { file, txn }))
   );
-  const failures = staged.flatMap((s, i) => {
-    const rank = [...kernels.keys()][i];
+  const failures: string[] = [];
+  let names: string[] = [];
+  staged.forEach((s, i) => {
     if (s.status === 'rejected') {
-      return [`rank ${rank}: ${(s.reason as Error).message}`];
+      failures.push(`rank ${ranks[i]}: ${(s.reason as Error).message}`);
+    } else if ('error' in s.value) {
+      failures.push(`rank ${ranks[i]}: ${s.value.error}`);
+    } else if (i === 0) {
+      names = s.value.names;
     }
-    return typeof s.value.error === 'string' ? [`rank ${rank}: ${s.value.error}`] : [];
   });
-  const verb = failures.length === 0 ? '_ddp_commit' : '_ddp_discard';
-  await Promise.allSettled(
-    [...kernels.values()].map(kernel => callRank(kernel, `${verb}(${JSON.stringify(txn)})`))
-  );
+  const verb = failures.length === 0 ? 'commit' : 'discard';
+  await Promise.allSettled([...kernels.values()].map(kernel => callRank(kernel, verb, { txn })));
   if (failures.length > 0) {
     throw new BadRequestError(`push failed, no rank was changed: ${failures.join('; ')}`, 'file');
   }
-  const first = staged[0] as PromiseFulfilledResult<{ names?: string[] }>;
-  return { ranks: [...kernels.keys()], names: first.value.names ?? [] };
+  return { ranks, names };
 }
 
 /** Write the named values of one rank to a new transfer file; the caller reads and deletes it. */
 export async function pull(kernel: Kernel, rank: number, names: string[]): Promise<PullResult> {
-  const answer = await callRank(kernel, `_ddp_dump_names(${JSON.stringify(names)})`);
-  if (typeof answer.error === 'string') {
-    throw Array.isArray(answer.missing)
+  const answer = await callRank(kernel, 'pull', { names });
+  if ('error' in answer) {
+    throw answer.missing
       ? new NotFoundError(answer.error)
       : new BadRequestError(answer.error, 'names');
   }
-  const unwrapped = Array.isArray(answer.unwrapped) ? answer.unwrapped.map(String) : [];
-  return { rank, file: String(answer.file), ...(unwrapped.length > 0 ? { unwrapped } : {}) };
+  const { file, unwrapped } = answer;
+  return { rank, file, ...(unwrapped.length > 0 ? { unwrapped } : {}) };
 }
 
 /**
@@ -93,10 +72,9 @@ export async function pull(kernel: Kernel, rank: number, names: string[]): Promi
 export async function call(kernels: RankKernels, file: string): Promise<CallResult> {
   checkTransferFile(file);
   const results = await Promise.all(
-    [...kernels].map(async ([rank, kernel]) => {
+    [...kernels].map(async ([rank, kernel]): Promise<CallResult['results'][number]> => {
       try {
-        const answer = await callRank(kernel, `_ddp_call(${JSON.stringify(file)})`);
-        return { rank, ...answer } as CallResult['results'][number];
+        return { rank, ...(await callRank(kernel, 'run', { file })) };
       } catch (err) {
         return { rank, error: (err as Error).message, output: '' };
       }

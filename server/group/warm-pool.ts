@@ -1,6 +1,7 @@
 import { Kernel } from '../kernel/kernel';
 import { KernelSpec } from '../kernel/kernelspec';
 import { warn } from '../log';
+import { callRank } from './rank-calls';
 
 /**
  * A spare starts right after its group did, with the same kernelspec, so it should answer as fast
@@ -21,8 +22,6 @@ export interface WarmPoolOptions {
   runtimeDir: string;
   /** Python that runs the process guard. */
   python: string;
-  /** Run silently in each new spare once it answers (importing torch); a failure drops it. */
-  warmUp: (kernel: Kernel) => Promise<void>;
 }
 
 interface Spare {
@@ -128,7 +127,8 @@ export class WarmPool {
     void kernel.exited.then(() => this.onExit(spare));
     try {
       spare.abort.signal.throwIfAborted();
-      await this.options.warmUp(kernel);
+      // Import torch (a failure drops the spare); this also installs the rank module.
+      await callRank(kernel, 'warm', {});
     } catch (err) {
       await kernel.kill();
       throw err;

@@ -1,13 +1,11 @@
 import express, { NextFunction, Request, RequestHandler, Response } from 'express';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import * as fs from 'node:fs';
 import { IncomingMessage } from 'node:http';
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
-import * as path from 'node:path';
 
 import { API_PREFIX, ApiError, KernelClientInfo } from '../../src/protocol/api';
-import { PACKAGE_ROOT } from '../package-root';
+import { installModulesCode } from '../kernel/python-modules';
 import { jsonBody } from './body';
 import { GroupRegistry, groupsRouter } from './groups';
 import { isLoopbackHost } from './host';
@@ -74,26 +72,16 @@ export function kernelKeyAuth(scope: KernelKeyScope, otherwise: RequestHandler):
   };
 }
 
-const CLIENT_MODULE = ['ddp_values.py', 'ddp_client.py']
-  .map(file => fs.readFileSync(path.join(PACKAGE_ROOT, 'server', 'py', file), 'utf8'))
-  .join('\n\n');
+/** The client modules, made again at every set-up (a new key, a new server). */
+const CLIENT_MODULES = installModulesCode(['jupyter_ddp_values', 'jupyter_ddp'], true);
 
 /**
  * Python that makes the `jupyter_ddp` module in a notebook kernel and installs `ddp`, talking to
  * the server at `url`. Run silently; running it again (a new key, a new server) replaces it.
  */
 export function kernelClientCode(url: string, key: string, group: string): string {
-  const args = [CLIENT_MODULE, url, key, group].map(a => JSON.stringify(a)).join(', ');
-  return [
-    'def __jupyter_ddp_setup(code, url, key, group):',
-    '    import sys, types',
-    '    module = types.ModuleType("jupyter_ddp")',
-    '    exec(compile(code, "<jupyter-ddp client>", "exec"), module.__dict__)',
-    '    sys.modules["jupyter_ddp"] = module',
-    '    module.install(url, key, group)',
-    `__jupyter_ddp_setup(${args})`,
-    'del __jupyter_ddp_setup'
-  ].join('\n');
+  const args = [url, key, group].map(a => JSON.stringify(a)).join(', ');
+  return `${CLIENT_MODULES}\n__import__("sys").modules["jupyter_ddp"].install(${args})`;
 }
 
 /** The kernel client for a request's server: reachable where the request arrived. */

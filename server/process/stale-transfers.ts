@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 /**
- * Transfer files are named by server/py/ddp_values.py `_ddp_new_file`:
+ * Transfer files are named by server/py/jupyter_ddp_values.py `new_file`:
  * `jupyter-ddp-{tag}-{writer pid}-{16 hex digits}`, in /dev/shm, else the temporary folder.
  */
 const TRANSFER_NAME = /^jupyter-ddp-[a-z]+-(\d+)-[0-9a-f]{16}$/;

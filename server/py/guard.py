@@ -29,16 +29,22 @@ POLL_SECONDS = 0.05
 KILL_WAIT_SECONDS = 5.0
 
 
+USAGE = "usage: guard.py PARENT_PID GRACE_SECONDS [--group-only] [--remove FILE]... -- COMMAND [ARGS...]"
+
+
 def parse(argv):
-    parent, grace, rest = int(argv[0]), float(argv[1]), argv[2:]
+    try:
+        parent, grace, rest = int(argv[0]), float(argv[1]), argv[2:]
+    except (IndexError, ValueError):
+        sys.exit(f"guard.py: PARENT_PID and GRACE_SECONDS must be numbers, not {argv[:2]}\n{USAGE}")
     remove, group_only = [], False
     if rest and rest[0] == "--group-only":
         group_only, rest = True, rest[1:]
-    while rest and rest[0] == "--remove":
+    while rest and rest[0] == "--remove" and len(rest) > 1:
         remove.append(rest[1])
         rest = rest[2:]
     if not rest or rest[0] != "--" or len(rest) < 2:
-        sys.exit("usage: guard.py PARENT_PID GRACE_SECONDS [--group-only] [--remove FILE]... -- COMMAND [ARGS...]")
+        sys.exit(f"guard.py: no -- COMMAND after {' '.join(argv[:len(argv) - len(rest)])}\n{USAGE}")
     return parent, grace, group_only, remove, rest[1:]
 
 

@@ -157,7 +157,7 @@ export interface ExecutionSummary {
 
 /**
  * `POST /ddp/api/groups/:group/push`: load a transfer file (written by the notebook kernel's
- * client, see server/py/ddp_values.py) into every chosen rank's namespace, or into none.
+ * client, see server/py/jupyter_ddp_values.py) into every chosen rank's namespace, or into none.
  */
 export interface PushRequest {
   file: string;

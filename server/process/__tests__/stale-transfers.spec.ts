@@ -5,10 +5,12 @@ import * as path from 'node:path';
 import { PACKAGE_ROOT } from '../../package-root';
 import { removeStaleTransferFiles } from '../stale-transfers';
 
-/** Python that writes a real transfer file (ddp_values.py), prints its path, then sleeps. */
-const WRITER = `${fs.readFileSync(path.join(PACKAGE_ROOT, 'server', 'py', 'ddp_values.py'), 'utf8')}
-import sys, time
-print(_ddp_dump({"x": list(range(1000))}, "push"), flush=True)
+/** Python that writes a real transfer file (jupyter_ddp_values), prints its path, then sleeps. */
+const WRITER = `import sys, time
+sys.path.insert(0, ${JSON.stringify(path.join(PACKAGE_ROOT, 'server', 'py'))})
+sys.dont_write_bytecode = True
+import jupyter_ddp_values
+print(jupyter_ddp_values.dump({"x": list(range(1000))}, "push"), flush=True)
 time.sleep(600)
 `;
 

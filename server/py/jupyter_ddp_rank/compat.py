@@ -1,8 +1,8 @@
 """torch.distributed as pasted torchrun scripts expect it, on ranks whose process group we made.
 
-Installed once per rank as the module `jupyter_ddp_rank` (its own globals, so nothing here lives in
-the user's namespace) by _ddp_init_process_group. Tutorials call `init_process_group(...)` in a
-setup() and `destroy_process_group()` in a cleanup(); torchrun scripts call it at the top:
+The module jupyter_ddp_rank.compat, whose setup() startup.init_process_group calls. Tutorials call
+`init_process_group(...)` in a setup() and `destroy_process_group()` in a cleanup(); torchrun
+scripts call it at the top:
 
 - a compatible `init_process_group` (this group's world size and rank, env:// or tcp:// or no init
   method, no store of its own) while the group exists does nothing but say so in one line;

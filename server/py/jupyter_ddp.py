@@ -1,8 +1,9 @@
 """The notebook kernel's side of jupyter-ddp: the `ddp` object and what Ddip's line magics call.
 
-Runs as the module `jupyter_ddp` (with ddp_values.py before it), set up by the UI or the headless
-runner through install(). It asks the jupyter-ddp server to act on the ranks over loopback HTTP;
-values never go through the server: they travel in transfer files in shared memory.
+The module `jupyter_ddp` (with jupyter_ddp_values), put in the notebook kernel's sys.modules by the
+UI or the headless runner (server/http/kernel-api.ts), which then call install(). It asks the
+jupyter-ddp server to act on the ranks over loopback HTTP; values never go through the server: they
+travel in transfer files in shared memory.
 """
 
 import builtins
@@ -10,6 +11,8 @@ import json
 import sys
 import urllib.error
 import urllib.request
+
+import jupyter_ddp_values as transfer_files
 
 CLIENT_NAME = "__jupyter_ddp__"
 
@@ -51,12 +54,12 @@ class DdpClient:
         """Send values to the listed ranks (None: all); all of them get them, or none does."""
         if not values:
             raise ValueError("push what? name the values: ddp.push(x=x)")
-        path = _ddp_dump(values, "push")
+        path = transfer_files.dump(values, "push")
         try:
             body = {"file": path} if ranks is None else {"file": path, "ranks": list(ranks)}
             return self._request("POST", "/push", body)["names"]
         finally:
-            _ddp_remove(path)
+            transfer_files.remove(path)
 
     def pull(self, name, rank=0):
         """The value of `name` on `rank`."""
@@ -68,11 +71,11 @@ class DdpClient:
         What fn prints on the ranks is printed here afterwards, each line marked with its rank. If a
         rank raises, DdpRankError names it (the other ranks' results are dropped).
         """
-        path = _ddp_dump({"fn": fn, "args": args, "kwargs": kwargs}, "call")
+        path = transfer_files.dump({"fn": fn, "args": args, "kwargs": kwargs}, "call")
         try:
             results = self._request("POST", "/call", {"file": path})["results"]
         finally:
-            _ddp_remove(path)
+            transfer_files.remove(path)
         values = []
         try:
             for result in results:
@@ -88,11 +91,11 @@ class DdpClient:
                     trace,
                 )
             for result in results:
-                values.append(_ddp_load(result["file"])["value"])
+                values.append(transfer_files.load(result["file"])["value"])
         finally:
             for result in results:
                 if "file" in result:
-                    _ddp_remove(result["file"])
+                    transfer_files.remove(result["file"])
         return values
 
     # What Ddip's line magics become (src/protocol/magics.ts rewrites them to these calls).
@@ -113,9 +116,9 @@ class DdpClient:
         for name in answer.get("unwrapped", []):
             print(f"jupyter-ddp: {name} is a DistributedDataParallel on rank {rank}: pulled {name}.module")
         try:
-            return _ddp_load(path)
+            return transfer_files.load(path)
         finally:
-            _ddp_remove(path)
+            transfer_files.remove(path)
 
     def _request(self, method, route, body=None):
         data = None if body is None else json.dumps(body).encode()
