@@ -7,7 +7,7 @@ import { Widget } from '@lumino/widgets';
 import { IDdpClient } from '../client/tokens';
 import { CommandIDs } from '../group/plugin';
 import { GroupSummary } from '../protocol/api';
-import { statusText, statusTitle } from './text';
+import { statusText, statusTitle } from '../protocol/group-text';
 
 const PLUGIN_ID = 'jupyterlab-ddp:status';
 
