@@ -19,7 +19,7 @@ import { performDirectives } from '../protocol/directives';
 import { isMagicError } from '../protocol/magics';
 import { failureOutput, RankView } from '../protocol/outputs';
 import { notebookDirectiveHost } from './directives';
-import { KernelClients, runLocalCode } from './local-run';
+import { KernelClients, runLocalCode, runSource } from './local-run';
 import { NoticeView } from './notice-view';
 import { cellNotices, needsTicking } from './notices';
 import { forgetRanksCount, setRanksCount } from './prompt';
@@ -134,7 +134,7 @@ export class DdpCellExecutor implements INotebookCellExecutor {
     let ok = true;
     if (mode !== 'ddp') {
       await this.kernelClients.ensure(options.sessionContext);
-      ok = code === source ? await runLocally(options) : await runLocalCode(options, code);
+      ok = code === source ? await runSource(options) : await runLocalCode(options, code);
     }
     if (ok && mode !== 'local') {
       ok = await this.runOnRanks(options, mode === 'everywhere', code, view);
