@@ -2,7 +2,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import * as fs from 'node:fs';
 
 import { PACKAGE_VERSION } from '../package-root';
-import { parseGpuRequest } from '../group/devices';
+import { parseGpuList } from '../../src/protocol/gpu-list';
 import { installExtension, uninstallExtension } from './extension';
 import { runLab } from './lab';
 import { runCommand } from './run';
@@ -39,7 +39,7 @@ function positiveNumber(value: string): number {
 
 function gpuList(value: string) {
   try {
-    return parseGpuRequest(value);
+    return parseGpuList(value);
   } catch (err) {
     throw new InvalidArgumentError((err as Error).message);
   }

@@ -1,14 +1,14 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 
-import { GpuRequest } from '../group/devices';
+import type { GpuList } from '../../src/protocol/gpu-list';
 import { runNotebook } from '../runner/run';
 
 export interface RunCommandOptions {
   input: string;
   output?: string;
   inplace: boolean;
-  gpus?: GpuRequest;
+  gpus?: GpuList;
   ranks?: number;
   timeoutSeconds?: number;
 }

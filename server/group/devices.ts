@@ -1,6 +1,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
+import type { GpuList } from '../../src/protocol/gpu-list';
+
 const run = promisify(execFile);
 
 /** One GPU as nvidia-smi reports it. `index` is nvidia-smi's (PCI bus order). */
@@ -83,36 +85,6 @@ export function applyCudaVisibleDevices(gpus: Gpu[], visible: string): Gpu[] {
   return chosen;
 }
 
-/** Every GPU, or these nvidia-smi indices in this order. */
-export type GpuRequest = 'all' | number[];
-
-/** 'all' (any case) or a comma list of distinct GPU indices such as '0,2'. */
-export function parseGpuRequest(text: string): GpuRequest {
-  const trimmed = text.trim();
-  if (trimmed.toLowerCase() === 'all') {
-    return 'all';
-  }
-  if (!trimmed) {
-    throw new Error(`Invalid GPU list '${text}': expected 'all' or GPU indices such as '0,2'`);
-  }
-  const indices: number[] = [];
-  for (const raw of trimmed.split(',')) {
-    const entry = raw.trim();
-    if (!/^\d+$/.test(entry)) {
-      throw new Error(
-        `Invalid GPU list '${text}': '${entry}' is not a GPU index ` +
-          "(expected 'all' or non-negative integers such as '0,2')"
-      );
-    }
-    const index = Number(entry);
-    if (indices.includes(index)) {
-      throw new Error(`Invalid GPU list '${text}': GPU ${index} is listed twice`);
-    }
-    indices.push(index);
-  }
-  return indices;
-}
-
 function indexList(gpus: Gpu[]): string {
   return gpus.map(g => g.index).join(', ');
 }
@@ -122,7 +94,7 @@ function indexList(gpus: Gpu[]): string {
  * `ranks` of them; a list takes exactly those GPUs and, with `ranks`, must have `ranks` entries.
  * Throws an Error saying what is wrong and which GPUs exist.
  */
-export function chooseGpus(available: Gpu[], request: GpuRequest, ranks?: number): Gpu[] {
+export function chooseGpus(available: Gpu[], request: GpuList, ranks?: number): Gpu[] {
   if (ranks !== undefined && (!Number.isInteger(ranks) || ranks < 1)) {
     throw new Error(`Invalid number of ranks: ${ranks} (expected a positive integer)`);
   }

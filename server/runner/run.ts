@@ -10,13 +10,16 @@ import {
   StartGroupRequest
 } from '../../src/protocol/api';
 import { CellMode, cellMode, withRanksCount } from '../../src/protocol/cell-mode';
-import { Directive, isMagicError, parseCell } from '../../src/protocol/magics';
+import { CellPlan, planCell, usageErrorOutput } from '../../src/protocol/cell-plan';
+import { DirectiveHost, GroupShape, performDirectives } from '../../src/protocol/directives';
+import { isMagicError, MagicError } from '../../src/protocol/magics';
 import {
   ddpCellOutputs,
   failureOutput,
   OutputAccumulator,
   RankView
 } from '../../src/protocol/outputs';
+import { plainTexts } from '../../src/protocol/texts';
 import { DdpGroup } from '../group/group';
 import { KernelApi, kernelClientCode, serveKernelApi } from '../http/kernel-api';
 import { findPython } from '../jupyter/python';
@@ -94,7 +97,9 @@ export function readNotebook(file: string): INotebookContent {
 
 class NotebookRunner {
   private local: Kernel | null = null;
+  /** The run's group once made (groupObject); started only when a cell needs it. */
   private group: DdpGroup | null = null;
+  private groupMade: Promise<DdpGroup> | null = null;
   private localListener: ((msg: JupyterMessage) => void) | null = null;
   private readonly ddpEvents = new Map<string, OutputEvent[]>();
   private readonly ddpDone = new Map<string, (summary: ExecutionSummary) => void>();
@@ -104,12 +109,10 @@ class NotebookRunner {
   private groupStart: Promise<DdpGroup> | null = null;
   /** While a cell's code runs (bounded() then handles a Ctrl+C). */
   private executing = false;
-  /** Set by `%autodip`: overrides the notebook's `ddp.auto` and its rank view. */
-  private auto: { on: boolean; view: RankView | null } | null = null;
   /** The group routes for the local kernel's `ddp` client, once it has one. */
   private kernelApi: KernelApi | null = null;
-  /** `%makedip -g/-c` before the group starts: its shape. */
-  private shape: Partial<StartGroupRequest> = {};
+  /** The last `%makedip -g/-c` shape: every start of the group from then on takes it. */
+  private shape: GroupShape = {};
 
   constructor(
     private readonly notebook: INotebookContent,
@@ -133,20 +136,24 @@ class NotebookRunner {
       if (cell.cell_type !== 'code') {
         continue;
       }
-      const parsed = parseCell(sourceOf(cell as ICodeCell));
+      // As the UI plans it; whose outputs a DDP cell shows by default: rank 0's.
+      const plan = planCell(
+        sourceOf(cell as ICodeCell),
+        cell.metadata,
+        this.notebook.metadata,
+        'rank0'
+      );
       const started = Date.now();
-      // Its mode, once its own %autodip has been performed.
-      const modeOf = () =>
-        isMagicError(parsed) ? 'local' : (parsed.dip?.mode ?? this.modeOf(cell.metadata));
       let result: CellRun;
       try {
-        result = await this.cell(parsed, modeOf, cell.metadata);
+        result = await this.cell(plan);
       } catch (err) {
         // Whatever failed (a group that would not start, a Ctrl+C meanwhile) is the cell's.
         const reason = this.stopReason() ?? (err as Error).message;
         result = { outputs: [runError(reason)], executionCount: null, failure: reason };
       }
-      const mode = modeOf();
+      // A refused cell ran nowhere: its log line says where its mark alone would run it.
+      const mode = isMagicError(plan) ? cellMode(cell.metadata, this.notebook.metadata) : plan.mode;
       const codeCell = cell as ICodeCell;
       codeCell.outputs = result.outputs;
       codeCell.execution_count = result.executionCount;
@@ -178,24 +185,19 @@ class NotebookRunner {
     await Promise.all([this.group?.stop(), this.local?.shutdown(), this.kernelApi?.close()]);
   }
 
-  private async cell(
-    parsed: ReturnType<typeof parseCell>,
-    modeOf: () => CellMode,
-    metadata: unknown
-  ): Promise<CellRun> {
-    if (isMagicError(parsed)) {
-      return usageError(parsed.error);
+  private async cell(plan: CellPlan | MagicError): Promise<CellRun> {
+    if (isMagicError(plan)) {
+      return usageError(plan.error);
     }
     const stopped = this.stopReason();
     if (stopped) {
       return { outputs: [runError(stopped)], executionCount: null, failure: stopped };
     }
-    const said = await this.perform(parsed.directives);
-    const view = parsed.dip?.quiet ? [] : (parsed.dip?.see ?? this.viewOf(metadata));
-    if (parsed.usesClient) {
+    const said = await performDirectives(plan.directives, this.directiveHost(), plainTexts);
+    if (plan.usesClient) {
       await this.ddpGroup(); // %dipush and %dipull need the ranks: started before the clock runs
     }
-    const result = await this.runCell(parsed.code, modeOf(), view);
+    const result = await this.runCell(plan.code, plan.mode, plan.view);
     if (said.length > 0) {
       result.outputs.push({ output_type: 'stream', name: 'stdout', text: said.join('\n') + '\n' });
     }
@@ -212,47 +214,29 @@ class NotebookRunner {
     await Promise.all([this.group?.stop(), this.local?.kill()]);
   }
 
-  private modeOf(metadata: unknown): CellMode {
-    const auto = this.auto ? { ddp: { auto: this.auto.on } } : this.notebook.metadata;
-    return cellMode(metadata, auto);
-  }
-
-  /** As the UI: the cell's `ddp.show`, else `%autodip`'s, else the notebook's, else rank 0. */
-  private viewOf(metadata: unknown): RankView {
-    const show = (m: unknown) => (m as { ddp?: { show?: RankView } } | undefined)?.ddp?.show;
-    return show(metadata) ?? this.auto?.view ?? show(this.notebook.metadata) ?? 'rank0';
-  }
-
-  /** `%autodip` and `%makedip` lines; gives what to print in the cell. */
-  private async perform(directives: Directive[]): Promise<string[]> {
-    const said: string[] = [];
-    for (const d of directives) {
-      if (d.kind === 'autodip') {
-        this.auto = { on: d.on, view: d.options.quiet ? [] : d.options.see };
-        said.push(`Auto-DDP is ${d.on ? 'on' : 'off'}.`);
-        continue;
-      }
-      if (d.gpus !== null || d.cpus !== null) {
-        this.shape = d.cpus !== null ? { ranks: d.cpus } : { gpus: d.gpus! };
-      }
-      if (d.action === 'kill') {
-        await this.group?.stop();
-      } else if (d.action === 'restart' && this.group && this.group.info().state !== 'stopped') {
-        await this.group.restart();
-      } else if (d.action !== 'info') {
-        const group = await this.ddpGroup();
-        if (group.info().state === 'stopped') {
-          await group.start(this.startRequest());
+  /** The run's side of Ddip's directives: its own group, and the notebook it writes. */
+  private directiveHost(): DirectiveHost {
+    return {
+      group: async () => (await this.groupObject()).info(),
+      start: async shape => {
+        this.shape = { ...this.shape, ...shape };
+        return (await this.ddpGroup()).info();
+      },
+      restart: async () => (await this.groupObject()).restart(),
+      stop: async () => {
+        const group = await this.groupObject();
+        await group.stop();
+        return group.info();
+      },
+      notebookDdp: () => this.notebook.metadata.ddp,
+      setNotebookDdp: ddp => {
+        if (ddp === undefined) {
+          delete this.notebook.metadata.ddp;
+        } else {
+          this.notebook.metadata.ddp = ddp as PartialJSONObject;
         }
       }
-      const info = this.group?.info();
-      said.push(
-        info && info.state !== 'stopped'
-          ? `DDP group: ${info.worldSize} x ${info.device?.toUpperCase()} ${info.state}`
-          : 'DDP group: stopped'
-      );
-    }
-    return said;
+    };
   }
 
   private startRequest(): StartGroupRequest {
@@ -451,34 +435,11 @@ class NotebookRunner {
     return this.groupStart;
   }
 
+  /** Starts the group when it is stopped (never started yet, or after a `%makedip -k`). */
   private async startGroup(): Promise<DdpGroup> {
-    if (this.group && this.group.info().state === 'stopped') {
-      await this.group.start(this.startRequest()); // after a %makedip -k
-    }
-    if (!this.group) {
+    const group = await this.groupObject();
+    if (group.info().state === 'stopped') {
       this.options.log('starting the DDP group...');
-      const group = new DdpGroup(
-        'run',
-        { rootDir: this.dir, runtimeDir: this.runtimeDir, python: await this.python() },
-        {
-          group: () => undefined,
-          output: event => {
-            const list = this.ddpEvents.get(event.execution) ?? [];
-            list.push(event);
-            this.ddpEvents.set(event.execution, list);
-          },
-          execution: summary => {
-            if (this.ddpLatest.has(summary.id)) {
-              this.ddpLatest.set(summary.id, summary);
-            }
-            if (summary.status !== 'running') {
-              this.ddpDone.get(summary.id)?.(summary);
-              this.ddpDone.delete(summary.id);
-            }
-          }
-        }
-      );
-      this.group = group;
       const info = await group.start(this.startRequest());
       this.options.log(
         `DDP group ready: ${info.worldSize} x ${info.device?.toUpperCase()} (${info.backend ?? 'no process group'})`
@@ -487,7 +448,36 @@ class NotebookRunner {
         this.options.log(notice);
       }
     }
-    return this.group;
+    return group;
+  }
+
+  /** The run's group, made (not started) once, whoever asks first. */
+  private groupObject(): Promise<DdpGroup> {
+    this.groupMade ??= this.python().then(
+      python =>
+        (this.group = new DdpGroup(
+          'run',
+          { rootDir: this.dir, runtimeDir: this.runtimeDir, python },
+          {
+            group: () => undefined,
+            output: event => {
+              const list = this.ddpEvents.get(event.execution) ?? [];
+              list.push(event);
+              this.ddpEvents.set(event.execution, list);
+            },
+            execution: summary => {
+              if (this.ddpLatest.has(summary.id)) {
+                this.ddpLatest.set(summary.id, summary);
+              }
+              if (summary.status !== 'running') {
+                this.ddpDone.get(summary.id)?.(summary);
+                this.ddpDone.delete(summary.id);
+              }
+            }
+          }
+        ))
+    );
+    return this.groupMade;
   }
 
   private kernelName(): string {
@@ -510,19 +500,20 @@ class NotebookRunner {
 /** A cell whose magics are wrong: it runs nothing, and the run stops there. */
 function usageError(message: string): CellRun {
   return {
-    outputs: [errorOutput('UsageError', message)],
+    outputs: [usageErrorOutput(message)],
     executionCount: null,
     failure: `UsageError: ${message}`
   };
 }
 
-function errorOutput(ename: string, message: string): IError {
-  return { output_type: 'error', ename, evalue: message, traceback: [message] };
-}
-
 /** Why the run stopped in this cell, in the cell: a timeout, a Ctrl+C, what would not start. */
 function runError(message: string): IError {
-  return errorOutput('JupyterDdpRunError', message);
+  return {
+    output_type: 'error',
+    ename: 'JupyterDdpRunError',
+    evalue: message,
+    traceback: [message]
+  };
 }
 
 /** The promise's value, or null if it rejects or takes longer than `ms`. */

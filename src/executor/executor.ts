@@ -1,6 +1,6 @@
 import { showErrorMessage } from '@jupyterlab/apputils';
 import { CodeCell, ICodeCellModel } from '@jupyterlab/cells';
-import type { IOutput } from '@jupyterlab/nbformat';
+import type { IError, IOutput } from '@jupyterlab/nbformat';
 import {
   INotebookCellExecutor,
   INotebookModel,
@@ -14,12 +14,13 @@ import { IDdpClient } from '../client/tokens';
 import { IDdpGroupManager } from '../group/tokens';
 import { IDdpExecutions } from '../panel/tokens';
 import { DEFAULT_GROUP, ExecutionSummary, OutputEvent } from '../protocol/api';
-import { cellMode } from '../protocol/cell-mode';
-import { DipOptions, isMagicError, parseCell } from '../protocol/magics';
+import { planCell, rankViewOf, usageErrorOutput } from '../protocol/cell-plan';
+import { performDirectives } from '../protocol/directives';
+import { isMagicError } from '../protocol/magics';
 import { failureOutput, RankView } from '../protocol/outputs';
 import { CellQueue } from './cell-queue';
-import { performDirectives } from './directives';
-import { KernelClients, runLocalCode } from './local-run';
+import { notebookDirectiveHost } from './directives';
+import { KernelClients, runLocalCode, runSource } from './local-run';
 import { NoticeView } from './notice-view';
 import { cellNotices, needsTicking } from './notices';
 import { forgetRanksCount, setRanksCount } from './prompt';
@@ -85,7 +86,7 @@ export class DdpCellExecutor implements INotebookCellExecutor {
     model.executionState = 'running';
     return this._queue.add(notebook, {
       cell,
-      run: () => this.runNow(options).catch(() => false),
+      run: () => this.runNow(options).catch(err => this._failUnexpectedly(options, err)),
       skipped: () => (model.executionState = 'idle')
     });
   }
@@ -95,36 +96,35 @@ export class DdpCellExecutor implements INotebookCellExecutor {
     // Whatever count this run leaves is the notebook kernel's, unless the ranks set theirs.
     forgetRanksCount(model);
     const source = model.sharedModel.getSource();
-    const parsed = parseCell(source);
-    if (isMagicError(parsed)) {
-      return this.refuse(options, parsed.error);
+    const plan = planCell(
+      source,
+      { ddp: model.getMetadata('ddp') },
+      { ddp: options.notebook.getMetadata('ddp') },
+      this.settings().showRanks
+    );
+    if (isMagicError(plan)) {
+      return this.refuse(options, plan.error);
     }
     let said: string[];
     try {
-      said = await performDirectives(
-        parsed.directives,
+      const host = notebookDirectiveHost(
         options.notebook,
         this.client.api,
         this.groups,
-        this.kernelName(options),
-        this.trans
+        this.kernelName(options)
       );
+      said = await performDirectives(plan.directives, host, this.trans);
     } catch (err) {
       return this.refuse(options, (err as Error).message);
     }
-    const mode =
-      parsed.dip?.mode ??
-      cellMode({ ddp: model.getMetadata('ddp') }, { ddp: options.notebook.getMetadata('ddp') });
+    const { mode, code, view } = plan;
     let ok = true;
     if (mode !== 'ddp') {
       await this.kernelClients.ensure(options.sessionContext);
-      ok =
-        parsed.code === source
-          ? await runLocally(options)
-          : await runLocalCode(options, parsed.code);
+      ok = code === source ? await runSource(options) : await runLocalCode(options, code);
     }
     if (ok && mode !== 'local') {
-      ok = await this.runOnRanks(options, mode === 'everywhere', parsed.code, parsed.dip);
+      ok = await this.runOnRanks(options, mode === 'everywhere', code, view);
     }
     if (said.length > 0) {
       model.outputs.add({ output_type: 'stream', name: 'stdout', text: said.join('\n') + '\n' });
@@ -132,17 +132,36 @@ export class DdpCellExecutor implements INotebookCellExecutor {
     return ok;
   }
 
-  /** A cell whose magics are wrong runs nothing; the error says what is wrong, in the cell. */
+  /**
+   * A cell whose magics or metadata are wrong (or whose `%makedip` the group refused) runs
+   * nothing; the error says what is wrong, in the cell.
+   */
   private refuse(options: RunOptions, message: string): boolean {
+    const model = options.cell.model as ICodeCellModel;
+    model.sharedModel.transact(() => model.clearExecution(), false);
+    return this._endFailed(options, usageErrorOutput(message));
+  }
+
+  /** A bug, or a failure nothing above expected: logged, and said in the cell, which fails. */
+  private _failUnexpectedly(options: RunOptions, err: unknown): boolean {
+    console.error('jupyter-ddp: running a cell failed unexpectedly', err);
+    const error = err instanceof Error ? err : new Error(String(err));
+    return this._endFailed(options, {
+      output_type: 'error',
+      ename: error.name,
+      evalue: error.message,
+      traceback: [
+        `\u001b[0;31m${error.name}\u001b[0m: ${error.message}`,
+        this.trans.__('jupyter-ddp could not run this cell; the browser console has the details.')
+      ]
+    });
+  }
+
+  /** End the cell as failed, with `error` as its last output. */
+  private _endFailed(options: RunOptions, error: IError): boolean {
     const cell = options.cell as CodeCell;
     const model = cell.model;
-    model.sharedModel.transact(() => model.clearExecution(), false);
-    model.outputs.add({
-      output_type: 'error',
-      ename: 'UsageError',
-      evalue: message,
-      traceback: [`\u001b[0;31mUsageError\u001b[0m: ${message}`]
-    });
+    model.outputs.add(error);
     model.executionState = 'idle';
     options.onCellExecuted({ cell, success: false });
     return false;
@@ -160,7 +179,7 @@ export class DdpCellExecutor implements INotebookCellExecutor {
     options: RunOptions,
     append: boolean,
     code: string,
-    dip: DipOptions | null
+    view: RankView
   ): Promise<boolean> {
     const cell = options.cell as CodeCell;
     const model = cell.model;
@@ -198,7 +217,6 @@ export class DdpCellExecutor implements INotebookCellExecutor {
       options.onCellExecuted({ cell, success: false });
       return false;
     }
-    const view = dip?.quiet ? [] : (dip?.see ?? this.viewOf(model, options.notebook));
     const final = await this.attach(cell, summary, {
       before,
       notebookPath,
@@ -432,21 +450,10 @@ export class DdpCellExecutor implements INotebookCellExecutor {
    * the default setting.
    */
   private viewOf(model: ICodeCellModel, notebook: INotebookModel | null): RankView {
-    return (
-      viewIn(model.getMetadata('ddp')) ??
-      viewIn(notebook?.getMetadata('ddp')) ??
+    return rankViewOf(
+      { ddp: model.getMetadata('ddp') },
+      { ddp: notebook?.getMetadata('ddp') },
       this.settings().showRanks
     );
   }
-}
-
-function viewIn(ddp: unknown): RankView | null {
-  const show = (ddp as { show?: unknown } | undefined)?.show;
-  if (show === 'all' || show === 'rank0') {
-    return show;
-  }
-  if (Array.isArray(show) && show.every(r => Number.isInteger(r))) {
-    return show as number[];
-  }
-  return null;
 }

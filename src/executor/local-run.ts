@@ -1,5 +1,5 @@
 import { CodeCell } from '@jupyterlab/cells';
-import { INotebookCellExecutor } from '@jupyterlab/notebook';
+import { INotebookCellExecutor, KernelError, runCell } from '@jupyterlab/notebook';
 import { OutputArea } from '@jupyterlab/outputarea';
 import { ISessionContext } from '@jupyterlab/apputils';
 import { Kernel } from '@jupyterlab/services';
@@ -7,6 +7,22 @@ import { Kernel } from '@jupyterlab/services';
 import { DdpApi } from '../client/api';
 
 type RunOptions = INotebookCellExecutor.IRunCellOptions;
+
+/**
+ * JupyterLab's own `runCell` of the cell's source. It rejects with a KernelError when the kernel
+ * replies with an error (the cell raised), after telling `onCellExecuted`: a failed cell, as
+ * JupyterLab's own `runCells` takes it, not something unexpected.
+ */
+export async function runSource(options: RunOptions): Promise<boolean> {
+  try {
+    return await runCell(options);
+  } catch (err) {
+    if (err instanceof KernelError) {
+      return false;
+    }
+    throw err;
+  }
+}
 
 /**
  * Run `code` in the notebook's kernel as this cell's execution: what JupyterLab's own `runCell`

@@ -6,6 +6,7 @@
 import type { TranslationBundle } from '@jupyterlab/translation';
 
 import type { ExecutionSummary, RankProblem } from '../protocol/api';
+import { rankList } from '../protocol/group-text';
 
 /** A rank still running this long after the others finished is named in the cell. */
 export const STRAGGLER_AFTER_MS = 5000;
@@ -15,11 +16,6 @@ export interface CellNotice {
   text: string;
   /** Only a restart of the group frees the rank: the notice offers one. */
   offerRestart: boolean;
-}
-
-/** "rank 1", "ranks 0, 2, 3". */
-export function rankList(ranks: number[], trans: TranslationBundle): string {
-  return trans._n('rank %2', 'ranks %2', ranks.length, ranks.join(', '));
 }
 
 /** The execution's ranks that have not finished, and those that have (by `rankEndedAt`). */

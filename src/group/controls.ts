@@ -2,6 +2,7 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
 import { GroupSummary, StartGroupRequest } from '../protocol/api';
+import { GpuList, parseGpuList } from '../protocol/gpu-list';
 
 export interface GroupDefaults {
   gpus: string;
@@ -12,6 +13,7 @@ export interface GroupDefaults {
 export class GroupControls extends Widget {
   private gpus: HTMLInputElement;
   private cpuRanks: HTMLInputElement;
+  private readonly _gpusProblem: HTMLParagraphElement;
 
   constructor(
     group: GroupSummary | null,
@@ -45,6 +47,11 @@ export class GroupControls extends Widget {
       defaults.gpus,
       'gpus'
     );
+    // What is wrong with the GPU list, said while it is typed (a start refuses it too).
+    this._gpusProblem = document.createElement('p');
+    this._gpusProblem.className = 'jp-ddp-GroupControls-problem';
+    this.gpus.parentElement!.appendChild(this._gpusProblem);
+    this.gpus.addEventListener('input', () => this._checkGpus());
     this.cpuRanks = this.field(
       trans.__('CPU ranks (where there is no GPU)'),
       'number',
@@ -53,9 +60,20 @@ export class GroupControls extends Widget {
     );
   }
 
-  /** The start request the form describes. */
+  /** The start request the form describes; throws, naming the bad entry, on a bad GPU list. */
   request(): StartGroupRequest {
     return { gpus: parseGpus(this.gpus.value), cpuRanks: Number(this.cpuRanks.value) };
+  }
+
+  private _checkGpus(): void {
+    let problem = '';
+    try {
+      parseGpus(this.gpus.value);
+    } catch (err) {
+      problem = (err as Error).message;
+    }
+    this._gpusProblem.textContent = problem;
+    this.gpus.setAttribute('aria-invalid', String(problem !== ''));
   }
 
   private field(label: string, type: string, value: string, name: string): HTMLInputElement {
@@ -76,10 +94,7 @@ export class GroupControls extends Widget {
   }
 }
 
-/** "all" or "0,2" as the API wants it; anything else goes to the server, which names the problem. */
-export function parseGpus(text: string): 'all' | number[] {
-  const trimmed = text.trim();
-  return trimmed === '' || trimmed === 'all'
-    ? 'all'
-    : trimmed.split(',').map(part => Number(part.trim()));
+/** The GPU field or setting as the API wants it: empty means every GPU; else parseGpuList's. */
+export function parseGpus(text: string): GpuList {
+  return text.trim() === '' ? 'all' : parseGpuList(text);
 }

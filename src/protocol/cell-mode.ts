@@ -1,25 +1,30 @@
 /**
  * Where a code cell runs, from its metadata and the notebook's: shared by the JupyterLab UI and
- * the headless runner so both decide alike.
+ * the headless runner so both decide alike. Lenient: a value cell-metadata.ts finds wrong reads
+ * as absent here (planning a run reports it instead).
  */
-export type CellMode = 'local' | 'ddp' | 'everywhere';
+import { CellDdp, NotebookDdp, readCellDdp, readNotebookDdp } from './cell-metadata';
 
-export const CELL_MODES: readonly CellMode[] = ['local', 'ddp', 'everywhere'];
+export type CellMode = 'local' | 'ddp' | 'everywhere';
 
 /** Cell metadata `ddp.mode`, when it names a valid mode. */
 export function explicitMode(cellMetadata: unknown): CellMode | null {
-  const mode = (cellMetadata as { ddp?: { mode?: unknown } } | undefined)?.ddp?.mode;
-  return CELL_MODES.includes(mode as CellMode) ? (mode as CellMode) : null;
+  return readCellDdp(cellMetadata).value.mode;
 }
 
 /** Notebook metadata `ddp.auto`: unmarked cells run on the ranks. */
 export function isAutoDdp(notebookMetadata: unknown): boolean {
-  return (notebookMetadata as { ddp?: { auto?: unknown } } | undefined)?.ddp?.auto === true;
+  return readNotebookDdp(notebookMetadata).value.auto;
 }
 
 /** An explicit mark wins; otherwise auto-DDP decides between ddp and local. */
+export function modeOf(cell: CellDdp, notebook: NotebookDdp): CellMode {
+  return cell.mode ?? (notebook.auto ? 'ddp' : 'local');
+}
+
+/** {@link modeOf} the metadata of a cell and of its notebook. */
 export function cellMode(cellMetadata: unknown, notebookMetadata: unknown): CellMode {
-  return explicitMode(cellMetadata) ?? (isAutoDdp(notebookMetadata) ? 'ddp' : 'local');
+  return modeOf(readCellDdp(cellMetadata).value, readNotebookDdp(notebookMetadata).value);
 }
 
 /**
@@ -28,8 +33,8 @@ export function cellMode(cellMetadata: unknown, notebookMetadata: unknown): Cell
  * matches the cell's count is stale (the cell ran elsewhere since).
  */
 export function ranksCount(cellMetadata: unknown, executionCount: number | null): number | null {
-  const count = (cellMetadata as { ddp?: { ranksCount?: unknown } } | undefined)?.ddp?.ranksCount;
-  return typeof count === 'number' && count === executionCount ? count : null;
+  const count = readCellDdp(cellMetadata).value.ranksCount;
+  return count !== null && count === executionCount ? count : null;
 }
 
 /** A cell's `ddp` metadata saying that its count is the ranks' `count` (null: it is not); undefined when nothing is left. */

@@ -4,6 +4,7 @@
  * headless runner: pure logic, no JupyterLab or Node code at run time.
  */
 import type { CellMode } from './cell-mode';
+import { GpuList, GpuListError, parseGpuList } from './gpu-list';
 import type { RankView } from './outputs';
 
 /** How a `%%dip` cell (or, under `%autodip on`, an unmarked cell) runs. */
@@ -24,7 +25,7 @@ export type Directive =
   | { kind: 'autodip'; on: boolean; options: Omit<DipOptions, 'mode'> }
   | {
       kind: 'makedip';
-      gpus: 'all' | number[] | null;
+      gpus: GpuList | null;
       cpus: number | null;
       action: 'start' | 'restart' | 'kill' | 'info';
     };
@@ -52,8 +53,8 @@ export interface MagicError {
   error: string;
 }
 
-/** Whether parseCell refused the cell. */
-export function isMagicError(p: ParsedCell | MagicError): p is MagicError {
+/** Whether parseCell (or planCell) refused the cell. */
+export function isMagicError<T extends object>(p: T | MagicError): p is MagicError {
   return 'error' in p;
 }
 
@@ -81,8 +82,9 @@ export const USAGE: Record<MagicName, string> = {
     'the notebook kernel. A cell whose first line is #dip_locally runs in the notebook kernel.',
   makedip:
     '%makedip [-g all|GPU[,GPU...] | -c N] [-r | -k | -i]\n' +
-    'Starts the DDP group: one rank per GPU (-g/--gpus) or N CPU ranks (-c/--cpus).\n' +
-    '-r/--restart restarts it, -k/--kill stops it, -i/--info shows it.\n' +
+    'Starts the DDP group: one rank per GPU (-g/--gpus), or N CPU ranks (-c/--cpus) where\n' +
+    'there is no GPU. A running group is kept; -r/--restart restarts it (with -g or -c, in\n' +
+    'that shape), -k/--kill stops it, -i/--info shows it.\n' +
     "Ddip's --verbose and -a/--app are accepted and ignored."
 };
 
@@ -145,7 +147,7 @@ class Words {
     return /^\d+$/.test(text) ? Number(text) : fail(this.magic, `invalid ${flag} value ${text}`);
   }
 
-  /** `all`, or ranks (GPUs) `N` or `N,M,...`. */
+  /** `all`, or ranks `N` or `N,M,...`. */
   ranks(flag: string): 'all' | number[] {
     const text = this.value(flag);
     if (text === 'all') {
@@ -155,6 +157,19 @@ class Words {
       fail(this.magic, `invalid ${flag} value ${text}`);
     }
     return text.split(',').map(Number);
+  }
+
+  /** GPUs, as `--gpus` and the group dialog read them: `all` or distinct indices. */
+  gpus(flag: string): GpuList {
+    const text = this.value(flag);
+    try {
+      return parseGpuList(text);
+    } catch (err) {
+      if (err instanceof GpuListError) {
+        fail(this.magic, `invalid ${flag} value ${text}: ${err.problem}`);
+      }
+      throw err;
+    }
   }
 
   /** `--see` and `-q`, shared by `%%dip` and `%autodip`; false when `word` is neither. */
@@ -219,7 +234,7 @@ function parseMakedip(list: string[]): Directive {
       }
       directive.action = action;
     } else if (word === '-g' || word === '--gpus') {
-      directive.gpus = args.ranks(word);
+      directive.gpus = args.gpus(word);
     } else if (word === '-c' || word === '--cpus') {
       directive.cpus = args.number(word) || fail('makedip', `${word} needs at least 1`);
     } else if (word === '--verbose' || word === '-a' || word === '--app') {

@@ -7,8 +7,8 @@ import { Widget } from '@lumino/widgets';
 import { IDdpClient } from '../client/tokens';
 import { GroupCommandIDs } from '../commands/ids';
 import { GroupSummary } from '../protocol/api';
+import { statusText, statusTitle } from '../protocol/group-text';
 import { ddpTranslations } from '../translation';
-import { statusText, statusTitle } from './text';
 
 const PLUGIN_ID = 'jupyterlab-ddp:status';
 

@@ -1,5 +1,6 @@
 import { expect, Page, test } from '@playwright/test';
 
+import { TOKEN } from '../playwright.config';
 import {
   cell,
   openNotebook,
@@ -134,6 +135,63 @@ test('a Ddip magic with a bad flag runs nothing and says what is wrong', async (
   await expect(outputOf(page, 0)).toContainText('--bogus');
   await run(page, 1);
   await expect(outputOf(page, 1)).toHaveText('False');
+});
+
+test("a cell whose ddp.show is bad runs nothing, with jupyter-ddp run's usage error", async ({
+  page,
+  request
+}) => {
+  const content = {
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } },
+    cells: [
+      {
+        id: 'c0',
+        cell_type: 'code',
+        metadata: { ddp: { mode: 'ddp', show: 'everyone' } },
+        source: 'print("ran")',
+        outputs: [],
+        execution_count: null
+      }
+    ]
+  };
+  const res = await request.put(`/api/contents/ddip-bad-show.ipynb?token=${TOKEN}`, {
+    data: { type: 'notebook', format: 'json', content }
+  });
+  expect(res.ok()).toBe(true);
+  await openNotebook(page, 'ddip-bad-show.ipynb');
+  await shiftEnter(page, 0);
+  // The message server/runner/__tests__/run.spec.ts expects of `jupyter-ddp run`.
+  await expect(outputOf(page, 0)).toHaveText(
+    'UsageError: cell metadata ddp.show must be "all", "rank0" or a list of ranks such as ' +
+      '[0, 2], not "everyone"'
+  );
+});
+
+test('a bad GPU list is named, in a cell and in the group dialog, and starts nothing', async ({
+  page,
+  request
+}) => {
+  await stopGroup(request);
+  await writeNotebook(request, 'ddip-gpus.ipynb', [[null, '%makedip -g a,b']]);
+  await openNotebook(page, 'ddip-gpus.ipynb');
+  await shiftEnter(page, 0);
+  await expect(outputOf(page, 0)).toContainText(
+    "UsageError: %makedip: invalid -g value a,b: 'a' is not a GPU index"
+  );
+
+  await runFromPalette(page, 'DDP Group…');
+  await page.locator('.jp-Dialog input[name="gpus"]').fill('a,b');
+  await expect(page.locator('.jp-ddp-GroupControls-problem')).toHaveText(
+    "Invalid GPU list 'a,b': 'a' is not a GPU index (expected 'all' or non-negative integers such as '0,2')"
+  );
+  await page.locator('.jp-Dialog .jp-mod-accept', { hasText: 'Start' }).click();
+  const refusal = page.locator('.jp-Dialog', { hasText: 'Could not start the DDP group' });
+  await expect(refusal).toContainText("Invalid GPU list 'a,b': 'a' is not a GPU index");
+  await refusal.locator('.jp-mod-reject').click();
+  const group = await request.get(`/ddp/api/groups/default?token=${TOKEN}`);
+  expect((await group.json()).state).toBe('stopped');
 });
 
 test('push from the rank output panel and pull from the palette', async ({ page, request }) => {

@@ -2,14 +2,8 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import {
-  applyCudaVisibleDevices,
-  chooseGpus,
-  cudaVisibleDevices,
-  Gpu,
-  listGpus,
-  parseGpuRequest
-} from '../devices';
+import { applyCudaVisibleDevices, chooseGpus, cudaVisibleDevices, Gpu, listGpus } from '../devices';
+import { parseGpuList } from '../../../src/protocol/gpu-list';
 
 const SMI_OUTPUT = [
   '0, GPU-aaaaaaaa-0000-1111-2222-333333333333, NVIDIA H100 80GB HBM3, 81559',
@@ -69,7 +63,7 @@ describe('GPU devices', () => {
 
   it('chooses every GPU for "all", one CUDA_VISIBLE_DEVICES per rank', async () => {
     await fourGpus();
-    const gpus = chooseGpus(await listGpus(), parseGpuRequest('all'));
+    const gpus = chooseGpus(await listGpus(), parseGpuList('all'));
     expect(gpus.map(cudaVisibleDevices)).toEqual(['0', '1', '2', '3']);
     expect(chooseGpus(FOUR, 'all', 4)).toEqual(FOUR);
     expect(chooseGpus(FOUR, 'all', 2).map(cudaVisibleDevices)).toEqual(['0', '1']);
@@ -78,10 +72,7 @@ describe('GPU devices', () => {
   it('chooses the listed GPUs in the order given', async () => {
     await fourGpus();
     const available = await listGpus();
-    expect(chooseGpus(available, parseGpuRequest('0,2')).map(cudaVisibleDevices)).toEqual([
-      '0',
-      '2'
-    ]);
+    expect(chooseGpus(available, parseGpuList('0,2')).map(cudaVisibleDevices)).toEqual(['0', '2']);
     expect(chooseGpus(available, [3, 1], 2).map(cudaVisibleDevices)).toEqual(['3', '1']);
   });
 
@@ -103,21 +94,6 @@ describe('GPU devices', () => {
     expect(() => chooseGpus(FOUR, 'all', 0)).toThrow(/Invalid number of ranks: 0/);
     expect(() => chooseGpus([], 'all')).toThrow(/No GPUs are available/);
     expect(() => chooseGpus([], [0])).toThrow('GPU 0 is not available; no GPUs are available');
-  });
-
-  it('parses GPU requests', () => {
-    expect(parseGpuRequest('all')).toBe('all');
-    expect(parseGpuRequest(' ALL ')).toBe('all');
-    expect(parseGpuRequest('0,2')).toEqual([0, 2]);
-    expect(parseGpuRequest(' 3 , 1 ')).toEqual([3, 1]);
-    expect(parseGpuRequest('5')).toEqual([5]);
-    expect(() => parseGpuRequest('')).toThrow(/Invalid GPU list '': expected 'all' or GPU indices/);
-    expect(() => parseGpuRequest('  ')).toThrow(/Invalid GPU list/);
-    expect(() => parseGpuRequest('abc')).toThrow(/'abc' is not a GPU index/);
-    expect(() => parseGpuRequest('1,,2')).toThrow(/'' is not a GPU index/);
-    expect(() => parseGpuRequest('-1')).toThrow(/'-1' is not a GPU index/);
-    expect(() => parseGpuRequest('1.5')).toThrow(/'1.5' is not a GPU index/);
-    expect(() => parseGpuRequest('0,1,0')).toThrow(/GPU 0 is listed twice/);
   });
 
   it("lists only the server's own CUDA_VISIBLE_DEVICES, in its order", async () => {

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+import { usageErrorOutput } from '../../../src/protocol/cell-plan';
 import { PACKAGE_ROOT } from '../../package-root';
 import { eventually, isRunning } from '../../__tests__/processes';
 
@@ -68,7 +69,7 @@ describe('jupyter-ddp run', () => {
       timeout: 120_000
     });
     const out = JSON.parse(fs.readFileSync(path.join(dir, 'nb.out.ipynb'), 'utf8'));
-    return { result, cells: out.cells };
+    return { result, cells: out.cells, metadata: out.metadata };
   }
 
   it('runs local, ddp and everywhere cells in order and writes their outputs', async () => {
@@ -122,10 +123,13 @@ describe('jupyter-ddp run', () => {
     );
     expect(result.stderr).toContain('7/7 cell 7 [local] ok');
     expect(result.status).toBe(0);
-    expect(streamText(cells[0])).toBe('DDP group: 2 x CPU ready\n');
+    // The line the UI prints for a %makedip.
+    expect(streamText(cells[0])).toMatch(
+      /^DDP: 2 x CPU ready \(gloo\): rank 0 pid \d+, rank 1 pid \d+\n$/
+    );
     expect(streamText(cells[3])).toBe('[rank 0] 2\n[rank 1] 3\n');
     expect(streamText(cells[4])).toBe('pulled 3\n');
-    expect(streamText(cells[5])).toBe('auto 0\nAuto-DDP is on.\n');
+    expect(streamText(cells[5])).toBe('auto 0\nAuto-DDP is on: unmarked cells run on the ranks.\n');
     expect(streamText(cells[6])).toBe('[0, 1] 2\n');
   });
 
@@ -138,6 +142,46 @@ describe('jupyter-ddp run', () => {
     expect(cells[0].outputs).toEqual([
       expect.objectContaining({ output_type: 'error', ename: 'UsageError' })
     ]);
+  });
+
+  it('starts N CPU ranks for %makedip -c N, as the UI does, whatever --ranks says', () => {
+    const { result, cells } = run(
+      notebook([
+        [null, '%makedip -c 3'],
+        ['ddp', 'import torch.distributed as dist\nprint(dist.get_world_size())']
+      ]),
+      ['--ranks', '4']
+    );
+    expect(result.stderr).toContain('2/2 cell 2 [ddp] ok');
+    expect(streamText(cells[0])).toMatch(
+      /^DDP: 3 x CPU ready \(gloo\): rank 0 pid \d+, rank 1 pid \d+, rank 2 pid \d+\n$/
+    );
+    expect(streamText(cells[1])).toBe('3\n');
+  });
+
+  it("refuses a cell whose ddp.show is bad with the UI's usage error, naming the value", () => {
+    const nb = notebook([['ddp', 'print("ran")']]);
+    (nb.cells[0] as { metadata: object }).metadata = { ddp: { mode: 'ddp', show: 'everyone' } };
+    const { result, cells } = run(nb);
+    const message =
+      'cell metadata ddp.show must be "all", "rank0" or a list of ranks such as [0, 2], ' +
+      'not "everyone"';
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(`cell 1 [ddp] failed UsageError: ${message}`);
+    // What the UI puts in the cell (protocol/cell-plan.ts builds both).
+    expect(cells[0].outputs).toEqual([usageErrorOutput(message)]);
+  });
+
+  it('keeps %autodip in the notebook metadata it writes, as the UI saves it', () => {
+    const { result, cells, metadata } = run(
+      notebook([
+        [null, '%autodip on --see all'],
+        [null, 'import os; print(os.environ["RANK"])']
+      ])
+    );
+    expect(result.status).toBe(0);
+    expect(streamText(cells[1])).toBe('[rank 0] 0\n[rank 1] 1\n');
+    expect(metadata.ddp).toEqual({ auto: true, show: 'all' });
   });
 
   it('sends unmarked cells to the ranks under auto-DDP, keeping local-marked ones local', () => {

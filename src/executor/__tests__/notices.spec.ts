@@ -1,7 +1,8 @@
 import { nullTranslator } from '@jupyterlab/translation';
 
 import type { ExecutionSummary, RankProblem } from '../../protocol/api';
-import { cellNotices, needsTicking, rankList, stragglerNotice } from '../notices';
+import { rankList } from '../../protocol/group-text';
+import { cellNotices, needsTicking, stragglerNotice } from '../notices';
 
 const trans = nullTranslator.load('jupyterlab_ddp');
 const T0 = 1_700_000_000_000;

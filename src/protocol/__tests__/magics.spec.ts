@@ -316,6 +316,17 @@ describe('%makedip', () => {
     expect(error('%makedip -x')).toContain('%makedip: unknown flag -x');
   });
 
+  it('reads -g as --gpus and the group dialog do, naming the bad entry', () => {
+    expect(parsed('%makedip -g ALL').directives).toEqual([{ ...start, gpus: 'all' }]);
+    expect(error('%makedip -g 0,a')).toBe(
+      "%makedip: invalid -g value 0,a: 'a' is not a GPU index (expected 'all' or non-negative " +
+        "integers such as '0,2'). Usage: %makedip [-g all|GPU[,GPU...] | -c N] [-r | -k | -i]"
+    );
+    expect(error('%makedip --gpus 1,0,1')).toContain(
+      'invalid --gpus value 1,0,1: GPU 1 is listed twice'
+    );
+  });
+
   it('keeps directives in source order, with the code between', () => {
     expect(parsed('%makedip -k\nx = 1\n%autodip on\n%makedip -c 2')).toEqual({
       dip: null,

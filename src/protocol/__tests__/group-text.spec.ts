@@ -1,7 +1,7 @@
 import { nullTranslator } from '@jupyterlab/translation';
 
-import type { GroupSummary } from '../../protocol/api';
-import { statusText, statusTitle } from '../text';
+import type { GroupInfo, GroupSummary } from '../api';
+import { groupLine, statusText, statusTitle } from '../group-text';
 
 const trans = nullTranslator.load('jupyterlab_ddp');
 
@@ -55,5 +55,25 @@ describe('status-bar text', () => {
     );
     expect(statusTitle(group, trans)).toContain('rank 2 stopped answering: …\nrank 3');
     expect(statusText({ ...group, problems: [] }, trans)).toBe('DDP: 4 x CPU busy');
+  });
+
+  it('says the group a %makedip leaves: its state, backend and each rank', () => {
+    const info: GroupInfo = {
+      name: 'default',
+      state: 'ready',
+      worldSize: 2,
+      device: 'cpu',
+      kernelName: 'python3',
+      backend: 'gloo',
+      ranks: [
+        { rank: 0, pid: 41, cudaVisibleDevices: null, alive: true },
+        { rank: 1, pid: null, cudaVisibleDevices: null, alive: true }
+      ],
+      notices: []
+    };
+    expect(groupLine(info, trans)).toBe('DDP: 2 x CPU ready (gloo): rank 0 pid 41, rank 1 pid ?');
+    expect(groupLine({ ...info, state: 'stopped', backend: null, ranks: [] }, trans)).toBe(
+      'DDP: stopped'
+    );
   });
 });

@@ -1,10 +1,17 @@
-import { TranslationBundle } from '@jupyterlab/translation';
+/**
+ * The group in words, as the status bar and the `%makedip` line of a cell (in the UI and in
+ * `jupyter-ddp run`) say it. Pure functions over {@link Texts}: loads in both the browser and Node.
+ */
+import type { GroupInfo, GroupSummary, RankProblem } from './api';
+import type { Texts } from './texts';
 
-import { rankList } from '../executor/notices';
-import { GroupSummary, RankProblem } from '../protocol/api';
+/** "rank 1", "ranks 0, 2, 3". */
+export function rankList(ranks: number[], trans: Texts): string {
+  return trans._n('rank %2', 'ranks %2', ranks.length, ranks.join(', '));
+}
 
 /** The status-bar label for a group; null means no jupyter-ddp server answers. */
-export function statusText(group: GroupSummary | null, trans: TranslationBundle): string {
+export function statusText(group: GroupSummary | null, trans: Texts): string {
   if (group === null) {
     return trans.__('DDP: no server');
   }
@@ -29,7 +36,7 @@ export function statusText(group: GroupSummary | null, trans: TranslationBundle)
 }
 
 /** "rank 2 not responding; rank 1 ignored the interrupt", ranks grouped by kind ('' if none). */
-export function problemsText(problems: RankProblem[], trans: TranslationBundle): string {
+export function problemsText(problems: RankProblem[], trans: Texts): string {
   const byKind = new Map<RankProblem['kind'], number[]>();
   for (const { kind, rank } of problems) {
     byKind.set(kind, [...(byKind.get(kind) ?? []), rank]);
@@ -53,7 +60,7 @@ export function problemsText(problems: RankProblem[], trans: TranslationBundle):
 }
 
 /** The hover text: what the label means and what to do about it. */
-export function statusTitle(group: GroupSummary | null, trans: TranslationBundle): string {
+export function statusTitle(group: GroupSummary | null, trans: Texts): string {
   if (group === null) {
     return trans.__(
       'No jupyter-ddp server answers. Start JupyterLab with `jupyter-ddp lab` to run cells on DDP ranks.'
@@ -65,4 +72,11 @@ export function statusTitle(group: GroupSummary | null, trans: TranslationBundle
   );
   // The server's own sentences: what is wrong with each rank, and what to do.
   return [title, ...(group.problems ?? []).map(p => p.message)].join('\n');
+}
+
+/** What `%makedip` prints: "DDP: 2 x CPU ready (gloo): rank 0 pid 41, rank 1 pid 42". */
+export function groupLine(info: GroupInfo, trans: Texts): string {
+  const ranks = info.ranks.map(r => trans.__('rank %1 pid %2', r.rank, r.pid ?? '?')).join(', ');
+  const backend = info.backend ? ` (${info.backend})` : '';
+  return `${statusText(info, trans)}${backend}${ranks ? `: ${ranks}` : ''}`;
 }
