@@ -193,7 +193,16 @@ class NotebookRunner {
     if (stopped) {
       return { outputs: [runError(stopped)], executionCount: null, failure: stopped };
     }
-    const said = await performDirectives(plan.directives, this.directiveHost(), plainTexts);
+    let said: string[];
+    try {
+      said = await performDirectives(plan.directives, this.directiveHost(), plainTexts);
+    } catch (err) {
+      if (this.stopReason()) {
+        throw err; // a Ctrl+C meanwhile: the run's own error, below
+      }
+      // As in the UI: what the group would not do is the cell's usage error; nothing of it runs.
+      return usageError((err as Error).message);
+    }
     if (plan.usesClient) {
       await this.ddpGroup(); // %dipush and %dipull need the ranks: started before the clock runs
     }
@@ -219,7 +228,9 @@ class NotebookRunner {
     return {
       group: async () => (await this.groupObject()).info(),
       start: async shape => {
-        this.shape = { ...this.shape, ...shape };
+        if (Object.keys(shape).length > 0) {
+          this.shape = shape; // a new -g/-c replaces the last, as in the UI
+        }
         return (await this.ddpGroup()).info();
       },
       restart: async () => (await this.groupObject()).restart(),

@@ -1,19 +1,16 @@
 import { ICellModel } from '@jupyterlab/cells';
 import { INotebookModel } from '@jupyterlab/notebook';
 
+import { isRecord, readCellDdp } from '../protocol/cell-metadata';
 import { CellMode, cellMode, explicitMode, isAutoDdp } from '../protocol/cell-mode';
 
-/** Cell metadata `ddp`: `mode`, and `show` (whose outputs the cell shows). */
-interface CellDdpMetadata {
-  mode?: CellMode;
-  show?: 'rank0' | 'all' | number[];
+/** The `ddp` object of a cell's or notebook's metadata, to change some keys of (not one: none). */
+function ddpOf(model: ICellModel | INotebookModel): Record<string, unknown> {
+  const ddp = model.getMetadata('ddp');
+  return isRecord(ddp) ? ddp : {};
 }
 
-function cellDdp(cell: ICellModel): CellDdpMetadata {
-  return (cell.getMetadata('ddp') as CellDdpMetadata | undefined) ?? {};
-}
-
-function setCellDdp(cell: ICellModel, value: CellDdpMetadata): void {
+function setCellDdp(cell: ICellModel, value: Record<string, unknown>): void {
   if (Object.keys(value).length === 0) {
     cell.deleteMetadata('ddp');
   } else {
@@ -27,16 +24,16 @@ export function markOf(cell: ICellModel): CellMode | null {
 
 /** Set (or, with null, remove) the cell's mark, keeping its other DDP metadata. */
 export function setMark(cell: ICellModel, mode: CellMode | null): void {
-  const { mode: _old, ...rest } = cellDdp(cell);
+  const { mode: _old, ...rest } = ddpOf(cell);
   setCellDdp(cell, mode ? { ...rest, mode } : rest);
 }
 
 export function showsAllRanks(cell: ICellModel): boolean {
-  return cellDdp(cell).show === 'all';
+  return readCellDdp({ ddp: cell.getMetadata('ddp') }).value.show === 'all';
 }
 
 export function setShowAllRanks(cell: ICellModel, all: boolean): void {
-  const { show: _old, ...rest } = cellDdp(cell);
+  const { show: _old, ...rest } = ddpOf(cell);
   setCellDdp(cell, all ? { ...rest, show: 'all' } : rest);
 }
 
@@ -45,8 +42,7 @@ export function isAuto(notebook: INotebookModel): boolean {
 }
 
 export function setAuto(notebook: INotebookModel, on: boolean): void {
-  const current = (notebook.getMetadata('ddp') as Record<string, unknown> | undefined) ?? {};
-  const { auto: _old, ...rest } = current;
+  const { auto: _old, ...rest } = ddpOf(notebook);
   if (on) {
     notebook.setMetadata('ddp', { ...rest, auto: true });
   } else if (Object.keys(rest).length > 0) {

@@ -9,18 +9,18 @@ import { DdpApi } from '../client/api';
 type RunOptions = INotebookCellExecutor.IRunCellOptions;
 
 /**
- * JupyterLab's own `runCell` of the cell's source. It rejects with a KernelError when the kernel
- * replies with an error (the cell raised), after telling `onCellExecuted`: a failed cell, as
- * JupyterLab's own `runCells` takes it, not something unexpected.
+ * JupyterLab's own `runCell` of the cell's source. Whatever it rejects with, it has told
+ * `onCellExecuted` first (the cell failed): a KernelError is the cell raising, as JupyterLab's own
+ * `runCells` takes it; anything else (no kernel, a disposed session) is logged as well.
  */
 export async function runSource(options: RunOptions): Promise<boolean> {
   try {
     return await runCell(options);
   } catch (err) {
-    if (err instanceof KernelError) {
-      return false;
+    if (!(err instanceof KernelError)) {
+      console.error('jupyter-ddp: running the cell in the notebook kernel failed', err);
     }
-    throw err;
+    return false;
   }
 }
 

@@ -4,6 +4,7 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import { ApiRequestError } from '../client/api';
 import { IDdpClient } from '../client/tokens';
 import { DeviceKind, GroupSummary, isRunning, StartGroupRequest } from '../protocol/api';
+import { GpuList } from '../protocol/gpu-list';
 import { GroupControls, GroupDefaults, parseGpus } from './controls';
 import { describeStart } from './describe';
 import { IDdpGroupManager } from './tokens';
@@ -64,9 +65,10 @@ export class DdpGroupManager implements IDdpGroupManager {
     return this.group !== null && this.group.state !== 'stopped';
   }
 
+  /** Throws, naming the setting, when the `gpus` setting is not a GPU list and is used. */
   startRequest(overrides: StartGroupRequest = {}): StartGroupRequest {
     return {
-      gpus: parseGpus(this.settings.gpus),
+      gpus: overrides.gpus === undefined ? this._settingsGpus() : overrides.gpus,
       cpuRanks: this.settings.cpuRanks,
       timeoutSeconds: this.settings.collectiveTimeoutSeconds,
       kernelName: this._lastKernel,
@@ -74,10 +76,10 @@ export class DdpGroupManager implements IDdpGroupManager {
     };
   }
 
-  start(request: StartGroupRequest = this.startRequest()): Promise<boolean> {
-    const trans = this._trans;
-    return this._act(trans.__('Could not start the DDP group'), () =>
-      this._client.api.start(request)
+  /** Start a group from the settings, `overrides` (the dialog's fields) over them. */
+  start(overrides?: StartGroupRequest): Promise<boolean> {
+    return this._act(this._trans.__('Could not start the DDP group'), () =>
+      this._client.api.start(this.startRequest(overrides))
     );
   }
 
@@ -116,7 +118,9 @@ export class DdpGroupManager implements IDdpGroupManager {
     const result = await showDialog({ title: trans.__('DDP Group'), body, buttons });
     switch (result.button.ariaLabel) {
       case 'start':
-        return this.start(this.startRequest(body.request()));
+        return this._act(trans.__('Could not start the DDP group'), () =>
+          api.start(this.startRequest(body.request()))
+        );
       case 'stop':
         return this.stop();
       case 'restart':
@@ -144,8 +148,15 @@ export class DdpGroupManager implements IDdpGroupManager {
       );
       return false;
     }
+    let request: StartGroupRequest;
+    try {
+      request = this.startRequest();
+    } catch (err) {
+      await showErrorMessage(trans.__('Could not start the DDP group'), (err as Error).message);
+      return false;
+    }
     if (!this.settings.startWithoutAsking) {
-      const what = describeStart(this.startRequest(), this._device, trans);
+      const what = describeStart(request, this._device, trans);
       const answer = await showDialog({
         title: trans.__('Start the DDP group?'),
         body:
@@ -166,7 +177,7 @@ export class DdpGroupManager implements IDdpGroupManager {
       await api.stop().catch(() => undefined);
     }
     try {
-      await api.start(this.startRequest());
+      await api.start(request);
       return true;
     } catch (err) {
       // Someone else (a restart, another tab) is starting it right now: wait for that one.
@@ -175,6 +186,16 @@ export class DdpGroupManager implements IDdpGroupManager {
       }
       await showErrorMessage(trans.__('Could not start the DDP group'), (err as Error).message);
       return false;
+    }
+  }
+
+  private _settingsGpus(): GpuList {
+    try {
+      return parseGpus(this.settings.gpus);
+    } catch (err) {
+      throw new Error(
+        this._trans.__('The GPUs setting of the DDP group: %1', (err as Error).message)
+      );
     }
   }
 

@@ -31,33 +31,44 @@ export interface NotebookDdp {
   show: RankView | null;
 }
 
+/** What is wrong with each key read (`ddp`: the whole of it), in words naming key and value. */
+export type Problems<T> = { [K in keyof T | 'ddp']?: string };
+
 /** What was read, with what was wrong with it (the wrong values read as absent). */
 export interface Checked<T> {
   value: T;
-  problems: string[];
+  problems: Problems<T>;
 }
 
 type Where = 'cell' | 'notebook';
 
 /** The `ddp` object of the metadata, or why there is none; null and absent are the same. */
-function ddpOf(metadata: unknown, where: Where, problems: string[]): Record<string, unknown> {
+function ddpOf(
+  metadata: unknown,
+  where: Where,
+  problems: Problems<unknown>
+): Record<string, unknown> {
   const ddp = isRecord(metadata) ? metadata.ddp : undefined;
   if (ddp === undefined || ddp === null) {
     return {};
   }
   if (!isRecord(ddp)) {
-    problems.push(`${where} metadata ddp must be an object, not ${JSON.stringify(ddp)}`);
+    problems.ddp = `${where} metadata ddp must be an object, not ${JSON.stringify(ddp)}`;
     return {};
   }
   return ddp;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
+export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** `ddp.show`: 'all', 'rank0', or a list of ranks ([] shows none: `-q`). */
-function readShow(ddp: Record<string, unknown>, where: Where, problems: string[]): RankView | null {
+function readShow(
+  ddp: Record<string, unknown>,
+  where: Where,
+  problems: Problems<{ show: unknown }>
+): RankView | null {
   const show = ddp.show;
   if (show === undefined || show === null) {
     return null;
@@ -68,25 +79,23 @@ function readShow(ddp: Record<string, unknown>, where: Where, problems: string[]
   if (Array.isArray(show) && show.every(r => Number.isInteger(r) && r >= 0)) {
     return show as number[];
   }
-  problems.push(
+  problems.show =
     `${where} metadata ddp.show must be "all", "rank0" or a list of ranks such as [0, 2], ` +
-      `not ${JSON.stringify(show)}`
-  );
+    `not ${JSON.stringify(show)}`;
   return null;
 }
 
 /** Reads a cell's metadata (the whole of it: `{ ddp: … }`). */
 export function readCellDdp(metadata: unknown): Checked<CellDdp> {
-  const problems: string[] = [];
+  const problems: Problems<CellDdp> = {};
   const ddp = ddpOf(metadata, 'cell', problems);
   let mode: CellMode | null = null;
   if (CELL_MODES.includes(ddp.mode as CellMode)) {
     mode = ddp.mode as CellMode;
   } else if (ddp.mode !== undefined && ddp.mode !== null) {
-    problems.push(
+    problems.mode =
       `cell metadata ddp.mode must be one of ${CELL_MODES.map(m => `"${m}"`).join(', ')}, ` +
-        `not ${JSON.stringify(ddp.mode)}`
-    );
+      `not ${JSON.stringify(ddp.mode)}`;
   }
   const show = readShow(ddp, 'cell', problems);
   const ranksCount = typeof ddp.ranksCount === 'number' ? ddp.ranksCount : null;
@@ -95,12 +104,10 @@ export function readCellDdp(metadata: unknown): Checked<CellDdp> {
 
 /** Reads a notebook's metadata (the whole of it: `{ ddp: … }`). */
 export function readNotebookDdp(metadata: unknown): Checked<NotebookDdp> {
-  const problems: string[] = [];
+  const problems: Problems<NotebookDdp> = {};
   const ddp = ddpOf(metadata, 'notebook', problems);
   if (ddp.auto !== undefined && ddp.auto !== null && typeof ddp.auto !== 'boolean') {
-    problems.push(
-      `notebook metadata ddp.auto must be true or false, not ${JSON.stringify(ddp.auto)}`
-    );
+    problems.auto = `notebook metadata ddp.auto must be true or false, not ${JSON.stringify(ddp.auto)}`;
   }
   return {
     value: { auto: ddp.auto === true, show: readShow(ddp, 'notebook', problems) },

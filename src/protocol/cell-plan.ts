@@ -29,8 +29,8 @@ export interface CellPlan {
 /**
  * Plan a cell from its source and metadata and the notebook's metadata as they are before it
  * runs; `defaultView` is whose outputs a DDP cell shows when nothing says. A MagicError (bad
- * magics, or a bad `ddp` value in the cell's or the notebook's metadata) means nothing of the
- * cell may run, its directives included.
+ * magics, or a bad `ddp` value the cell's plan reads in its or the notebook's metadata) means
+ * nothing of the cell may run, its directives included.
  */
 export function planCell(
   source: string,
@@ -51,12 +51,24 @@ export function planCell(
   }
   const cell = readCellDdp(cellMetadata);
   const notebook = readNotebookDdp({ ddp: notebookDdp });
-  const problems = [...cell.problems, ...notebook.problems];
-  if (problems.length > 0) {
-    return { error: problems.join('; ') };
+  const mode = parsed.dip?.mode ?? modeOf(cell.value, notebook.value);
+  // Only what decides this cell is checked: a stale value it does not read never stops it.
+  const readsAuto = !parsed.dip && cell.value.mode === null;
+  const readsShow = mode !== 'local' && !parsed.dip?.quiet && !parsed.dip?.see;
+  const problems = new Set([
+    cell.problems.ddp,
+    cell.problems.mode,
+    readsShow ? cell.problems.show : undefined,
+    readsAuto ? notebook.problems.auto : undefined,
+    readsShow && cell.value.show === null ? notebook.problems.show : undefined,
+    readsAuto || (readsShow && cell.value.show === null) ? notebook.problems.ddp : undefined
+  ]);
+  problems.delete(undefined);
+  if (problems.size > 0) {
+    return { error: [...problems].join('; ') };
   }
   return {
-    mode: parsed.dip?.mode ?? modeOf(cell.value, notebook.value),
+    mode,
     view: viewOf(parsed.dip, cell.value, notebook.value, defaultView),
     directives: parsed.directives,
     code: parsed.code,

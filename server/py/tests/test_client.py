@@ -192,3 +192,16 @@ def test_install_gives_the_notebook_ddp_unless_it_has_its_own(namespace, monkeyp
     jupyter_ddp.install("http://127.0.0.1:3", "k3", "default")
     assert namespace["ddp"] == "the notebook's own ddp"
     assert getattr(builtins, jupyter_ddp.CLIENT_NAME)._key == "k3"
+
+
+def test_a_reinstalled_client_module_replaces_the_earlier_ddp(namespace, monkeypatch):
+    # The server installs the module afresh (a new key): its DdpClient is another class object.
+    import importlib.util
+
+    monkeypatch.delattr(builtins, jupyter_ddp.CLIENT_NAME, raising=False)
+    jupyter_ddp.install("http://127.0.0.1:1", "k1", "default")
+    spec = importlib.util.spec_from_file_location("jupyter_ddp", jupyter_ddp.__file__)
+    fresh = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fresh)
+    fresh.install("http://127.0.0.1:2", "k2", "default")
+    assert type(namespace["ddp"]) is fresh.DdpClient and namespace["ddp"]._key == "k2"

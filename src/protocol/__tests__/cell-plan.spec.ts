@@ -50,7 +50,7 @@ describe('planning a cell', () => {
   });
 
   it('refuses the cell, naming the bad value, for bad metadata of the cell or the notebook', () => {
-    expect(plan('x', { ddp: { show: 'everyone' } })).toEqual({
+    expect(plan('x', { ddp: { mode: 'ddp', show: 'everyone' } })).toEqual({
       error:
         'cell metadata ddp.show must be "all", "rank0" or a list of ranks such as [0, 2], not "everyone"'
     });
@@ -59,6 +59,25 @@ describe('planning a cell', () => {
         'cell metadata ddp.mode must be one of "local", "ddp", "everywhere", not "gpu"; ' +
         'notebook metadata ddp.auto must be true or false, not 1'
     });
+    expect(plan('x', {}, { ddp: 'on' })).toEqual({
+      error: 'notebook metadata ddp must be an object, not "on"'
+    });
+  });
+
+  it('passes over a bad value the cell does not read', () => {
+    // A local cell shows no ranks' outputs; a marked cell does not read Auto-DDP.
+    expect(plan('x', { ddp: { show: 'everyone' } })).toMatchObject({ mode: 'local' });
+    expect(plan('x', { ddp: { mode: 'ddp' } }, { ddp: { auto: 'yes' } })).toMatchObject({
+      mode: 'ddp'
+    });
+    expect(plan('%%dip\nx', {}, { ddp: { auto: 'yes' } })).toMatchObject({
+      mode: 'ddp',
+      view: 'rank0'
+    });
+    // The cell's own view wins over the notebook's.
+    expect(
+      plan('x', { ddp: { mode: 'ddp', show: 'all' } }, { ddp: { show: 'some' } })
+    ).toMatchObject({ view: 'all' });
   });
 
   it("takes the notebook's metadata as the cell's %autodip leaves it", () => {
