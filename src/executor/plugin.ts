@@ -6,6 +6,7 @@ import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { IDdpClient } from '../client/tokens';
 import { CommandIDs as GroupCommands } from '../group/plugin';
 import { IDdpGroupManager } from '../group/tokens';
+import { IDdpFeeds } from '../outputs/tokens';
 import { IDdpExecutions } from '../panel/tokens';
 import { DdpCellExecutor, ExecutorSettings } from './executor';
 import { showRanksPrompts } from './prompt';
@@ -20,13 +21,14 @@ export const executorPlugin: JupyterFrontEndPlugin<INotebookCellExecutor> = {
   id: PLUGIN_ID,
   description: 'Runs each notebook cell locally, on the DDP ranks, or both, in notebook order.',
   autoStart: true,
-  requires: [IDdpClient, IDdpGroupManager],
+  requires: [IDdpClient, IDdpGroupManager, IDdpFeeds],
   optional: [ISettingRegistry, ITranslator, IDdpExecutions],
   provides: INotebookCellExecutor,
   activate: (
     app: JupyterFrontEnd,
     client: IDdpClient,
     groups: IDdpGroupManager,
+    feeds: IDdpFeeds,
     settingRegistry: ISettingRegistry | null,
     translator: ITranslator | null,
     executions: IDdpExecutions | null
@@ -39,7 +41,7 @@ export const executorPlugin: JupyterFrontEndPlugin<INotebookCellExecutor> = {
       loaded.changed.connect(read);
       read();
     });
-    const executor = new DdpCellExecutor(client, groups, () => settings, trans, executions);
+    const executor = new DdpCellExecutor(client, groups, () => settings, trans, executions, feeds);
 
     // The notebook's stop button interrupts its kernel; while a DDP cell runs it reaches the ranks too.
     app.commands.commandExecuted.connect((_, { id }) => {
