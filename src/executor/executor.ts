@@ -13,8 +13,6 @@ import { GROUP } from '../client/api';
 import { IDdpClient } from '../client/tokens';
 import { IDdpGroupManager } from '../group/tokens';
 import { IDdpExecutions } from '../panel/tokens';
-import { ExecutionFeeds } from '../outputs/feeds';
-import { feedSourceOf } from '../outputs/plugin';
 import { IDdpFeeds } from '../outputs/tokens';
 import { ExecutionSummary } from '../protocol/api';
 import { cellMode } from '../protocol/cell-mode';
@@ -67,12 +65,12 @@ export class DdpCellExecutor implements INotebookCellExecutor {
   constructor(
     private readonly client: IDdpClient,
     private readonly groups: IDdpGroupManager,
+    /** The executions' outputs, shared with the rank output panel. */
+    private readonly _feeds: IDdpFeeds,
     private readonly settings: () => ExecutorSettings,
     private readonly trans: TranslationBundle,
     /** Told which execution ran each cell, for the rank output panel. */
-    private readonly executions: IDdpExecutions | null = null,
-    /** The executions' outputs, shared with the rank output panel. */
-    private readonly feeds: IDdpFeeds = new ExecutionFeeds(feedSourceOf(client))
+    private readonly executions: IDdpExecutions | null = null
   ) {
     this.kernelClients = new KernelClients(client.api);
   }
@@ -248,7 +246,7 @@ export class DdpCellExecutor implements INotebookCellExecutor {
     const model = cell.model;
     this.running.add(summary.id);
     // Held before the panel hears of the cell, so that it shows this feed rather than fetch.
-    const hold = this.feeds.open(summary.id, summary, viaSocket);
+    const hold = this._feeds.open(summary.id, summary, viaSocket);
     const feed = hold.feed;
     this.executions?.set(model.id, summary.id, notebookPath);
     const outputs = new CellOutputs(model.outputs, before, view, {

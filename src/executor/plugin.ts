@@ -41,7 +41,7 @@ export const executorPlugin: JupyterFrontEndPlugin<INotebookCellExecutor> = {
       loaded.changed.connect(read);
       read();
     });
-    const executor = new DdpCellExecutor(client, groups, () => settings, trans, executions, feeds);
+    const executor = new DdpCellExecutor(client, groups, feeds, () => settings, trans, executions);
 
     // The notebook's stop button interrupts its kernel; while a DDP cell runs it reaches the ranks too.
     app.commands.commandExecuted.connect((_, { id }) => {

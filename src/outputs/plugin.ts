@@ -6,7 +6,7 @@ import { ExecutionFeeds, FeedSource } from './feeds';
 import { IDdpFeeds } from './tokens';
 
 /** The tab's socket and REST client as what the feeds listen to. */
-export function feedSourceOf({ connection, api }: IDdpClient): FeedSource {
+function feedSourceOf({ connection, api }: IDdpClient): FeedSource {
   return {
     output: connection.output,
     execution: connection.execution,

@@ -101,7 +101,7 @@ export class RankBuffer {
     }
   };
 
-  constructor(private readonly limits: BufferLimits = OUTPUT_LIMITS) {}
+  constructor(private readonly _limits: BufferLimits = OUTPUT_LIMITS) {}
 
   /** The outputs kept (the buffer's own objects: read, never change them). */
   get outputs(): readonly IOutput[] {
@@ -207,7 +207,7 @@ export class RankBuffer {
 
   /** Drop the oldest outputs and text until within the limits (well within: see TRIM_TO). */
   private _trim(): void {
-    const { maxChars, maxOutputs } = this.limits;
+    const { maxChars, maxOutputs } = this._limits;
     if (this._streamChars <= maxChars && this._outputs.length <= maxOutputs) {
       return;
     }

@@ -190,8 +190,14 @@ export class RankOutputsPanel extends Widget {
       pane.dispose();
     }
     this._panes.clear();
-    this._hold?.dispose();
-    this._hold = null;
+    const hold = this._hold;
+    if (hold) {
+      // The feed lives on while its cell runs.
+      hold.feed.outputsChanged.disconnect(this._onOutputs, this);
+      hold.feed.stateChanged.disconnect(this._onFeedState, this);
+      hold.dispose();
+      this._hold = null;
+    }
   }
 
   /** A pane for every rank that ran or has output; whether one was added. */
