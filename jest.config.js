@@ -13,7 +13,8 @@ const esModules = [
   'nanoid',
   'y-protocols',
   'yjs',
-  'marked'
+  'marked',
+  'exenv-es6'
 ].join('|');
 
 // Reporters and timeouts are set once for both projects, below.

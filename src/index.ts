@@ -4,12 +4,14 @@ import { cellsPlugin } from './cells/plugin';
 import { clientPlugin } from './client/plugin';
 import { executorPlugin, ranksPromptPlugin, reattachPlugin } from './executor/plugin';
 import { groupPlugin } from './group/plugin';
+import { feedsPlugin } from './outputs/plugin';
 import { executionsPlugin, panelPlugin } from './panel/plugin';
 import { statusPlugin } from './status/plugin';
 import { transferPlugin } from './transfer/plugin';
 
 const plugins: JupyterFrontEndPlugin<unknown>[] = [
   clientPlugin,
+  feedsPlugin,
   groupPlugin,
   statusPlugin,
   cellsPlugin,

@@ -9,11 +9,11 @@ import {
 } from '@jupyterlab/notebook';
 import { TranslationBundle } from '@jupyterlab/translation';
 
-import { ApiRequestError } from '../client/api';
 import { IDdpClient } from '../client/tokens';
 import { IDdpGroupManager } from '../group/tokens';
 import { IDdpExecutions } from '../panel/tokens';
-import { DEFAULT_GROUP, ExecutionSummary, OutputEvent } from '../protocol/api';
+import { IDdpFeeds } from '../outputs/tokens';
+import { DEFAULT_GROUP, ExecutionSummary } from '../protocol/api';
 import { planCell, rankViewOf, usageErrorOutput } from '../protocol/cell-plan';
 import { performDirectives } from '../protocol/directives';
 import { isMagicError } from '../protocol/magics';
@@ -24,7 +24,7 @@ import { KernelClients, runLocalCode, runSource } from './local-run';
 import { NoticeView } from './notice-view';
 import { cellNotices, needsTicking } from './notices';
 import { forgetRanksCount, setRanksCount } from './prompt';
-import { RankOutputs } from './rank-outputs';
+import { CellOutputs } from './rank-outputs';
 import { Ticker } from './ticker';
 
 export interface ExecutorSettings {
@@ -47,8 +47,6 @@ interface AttachOptions {
   viaSocket: boolean;
 }
 
-const RENDER_INTERVAL_MS = 100;
-
 /**
  * Runs every code cell where its mode says: local cells through JupyterLab's own `runCell`, DDP
  * cells on the ranks, everywhere cells locally then on the ranks, one at a time in notebook order
@@ -64,6 +62,8 @@ export class DdpCellExecutor implements INotebookCellExecutor {
   constructor(
     private readonly client: IDdpClient,
     private readonly groups: IDdpGroupManager,
+    /** The executions' outputs, shared with the rank output panel. */
+    private readonly _feeds: IDdpFeeds,
     private readonly settings: () => ExecutorSettings,
     private readonly trans: TranslationBundle,
     /** Told which execution ran each cell, for the rank output panel. */
@@ -249,26 +249,52 @@ export class DdpCellExecutor implements INotebookCellExecutor {
   ): Promise<ExecutionSummary> {
     const model = cell.model;
     this.running.add(summary.id);
+    // Held before the panel hears of the cell, so that it shows this feed rather than fetch.
+    const hold = this._feeds.open(summary.id, summary, viaSocket);
+    const feed = hold.feed;
     this.executions?.set(model.id, summary.id, notebookPath);
-    const outputs = new RankOutputs();
+    const outputs = new CellOutputs(model.outputs, before, view, {
+      cut: this.trans.__('[jupyter-ddp: earlier output was cut to keep the page responsive]'),
+      missed: count =>
+        this.trans._n(
+          '[jupyter-ddp: %1 earlier output was dropped: the server no longer had it]',
+          '[jupyter-ddp: %1 earlier outputs were dropped: the server no longer had them]',
+          count
+        )
+    });
     // Why the execution did not finish on every rank, saved with the cell's outputs.
-    let failure: IOutput[] = [];
-    const render = () => {
-      const { maxCellOutputChars } = this.settings();
-      const composed = outputs.compose(
-        view,
-        maxCellOutputChars,
-        this.trans.__('[jupyter-ddp: earlier output was cut to keep the page responsive]')
-      );
-      model.outputs.fromJSON([...before, ...composed, ...failure]);
-    };
+    let after: IOutput[] = [];
+    const render = () =>
+      outputs.write(feed.outputs, {
+        ranks: summary.ranks,
+        maxChars: this.settings().maxCellOutputChars,
+        after
+      });
     model.executionState = 'running';
     const notices = this.showNotices(cell, summary);
-    const final = await this.follow(summary, viaSocket, outputs, render, notices.update);
+    const onState = () => {
+      if (feed.summary?.status === 'running') {
+        notices.update(feed.summary);
+      }
+    };
+    feed.outputsChanged.connect(render);
+    feed.stateChanged.connect(onState);
+    let final = await feed.ended;
+    feed.outputsChanged.disconnect(render);
+    feed.stateChanged.disconnect(onState);
+    if (feed.lost && final.status === 'running') {
+      // The server no longer knows it (it restarted, or forgot it): it will never end.
+      final = {
+        ...final,
+        status: 'aborted',
+        failure: this.trans.__('the DDP server no longer knows this execution (it restarted?)')
+      };
+    }
     notices.dispose();
     this.running.delete(summary.id);
-    failure = [failureOutput(final)].filter(o => o !== null);
+    after = [failureOutput(final)].filter(o => o !== null);
     render();
+    hold.dispose();
     if (setCount) {
       const mainRank = summary.ranks.includes(0) ? 0 : Math.min(...summary.ranks);
       model.executionCount = final.executionCount[mainRank] ?? null;
@@ -346,103 +372,6 @@ export class DdpCellExecutor implements INotebookCellExecutor {
         });
       }
     }
-  }
-
-  /**
-   * Feed the execution's events into `outputs` (rendering at most every 100 ms) until it ends,
-   * and its summaries meanwhile (a rank finished, an interrupt was ignored) to `onSummary`;
-   * whatever the socket did not deliver (before we listened, or during a drop) comes from the
-   * server's buffer, fetched only when a summary's `nextSeq` says something is missing.
-   */
-  private follow(
-    first: ExecutionSummary,
-    viaSocket: boolean,
-    outputs: RankOutputs,
-    render: () => void,
-    onSummary: (summary: ExecutionSummary) => void
-  ): Promise<ExecutionSummary> {
-    const { connection, api } = this.client;
-    const id = first.id;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const schedule = () => {
-      timer ??= setTimeout(() => {
-        timer = undefined;
-        render();
-      }, RENDER_INTERVAL_MS);
-    };
-    return new Promise(resolve => {
-      let finished = false;
-      const finish = (summary: ExecutionSummary) => {
-        if (finished) {
-          return;
-        }
-        finished = true;
-        clearTimeout(timer);
-        connection.output.disconnect(onOutput);
-        connection.execution.disconnect(onExecution);
-        connection.reconnected.disconnect(onReconnect);
-        resolve(summary);
-      };
-      const onOutput = (_: unknown, event: OutputEvent) => {
-        if (event.execution === id) {
-          outputs.add(event);
-          schedule();
-        }
-      };
-      // Fetch what the socket did not deliver; the server's buffer may have dropped the oldest.
-      // Once the execution ended (`ended`), a failed fetch still ends the cell: never left [*].
-      const catchUp = (ended?: ExecutionSummary) => {
-        void api.record(id, outputs.firstMissing).then(
-          record => {
-            if (record.outputs.length > 0) {
-              outputs.skipTo(record.outputs[0].seq);
-            }
-            record.outputs.forEach(e => outputs.add(e));
-            schedule();
-            if (record.execution.status !== 'running') {
-              finish(record.execution);
-            } else if (!finished) {
-              onSummary(record.execution);
-            }
-          },
-          (err: unknown) => {
-            if (ended) {
-              finish(ended);
-            } else if (err instanceof ApiRequestError && err.status === 404) {
-              // The server no longer knows it (it restarted, or forgot it): it will never end.
-              finish({
-                ...first,
-                status: 'aborted',
-                failure: this.trans.__(
-                  'the DDP server no longer knows this execution (it restarted?)'
-                )
-              });
-            }
-          }
-        );
-      };
-      const onExecution = (_: unknown, summary: ExecutionSummary) => {
-        if (summary.id !== id || finished) {
-          return;
-        }
-        if (summary.status === 'running') {
-          onSummary(summary);
-        } else if (outputs.missesBefore(summary.nextSeq)) {
-          catchUp(summary);
-        } else {
-          finish(summary);
-        }
-      };
-      const onReconnect = () => catchUp();
-      connection.output.connect(onOutput);
-      connection.execution.connect(onExecution);
-      connection.reconnected.connect(onReconnect);
-      // A summary from the socket came before any output it does not count; outputs can beat a
-      // REST answer (even the end of a short execution), which a fetch after listening finds.
-      if (!viaSocket || first.status !== 'running' || outputs.missesBefore(first.nextSeq)) {
-        catchUp();
-      }
-    });
   }
 
   /**

@@ -6,6 +6,7 @@ import { ITranslator } from '@jupyterlab/translation';
 import { IDdpClient } from '../client/tokens';
 import { GroupCommandIDs, NotebookCommandIDs } from '../commands/ids';
 import { IDdpGroupManager } from '../group/tokens';
+import { IDdpFeeds } from '../outputs/tokens';
 import { IDdpExecutions } from '../panel/tokens';
 import { ddpTranslations } from '../translation';
 import { DdpCellExecutor, ExecutorSettings } from './executor';
@@ -21,13 +22,14 @@ export const executorPlugin: JupyterFrontEndPlugin<INotebookCellExecutor> = {
   id: PLUGIN_ID,
   description: 'Runs each notebook cell locally, on the DDP ranks, or both, in notebook order.',
   autoStart: true,
-  requires: [IDdpClient, IDdpGroupManager],
+  requires: [IDdpClient, IDdpGroupManager, IDdpFeeds],
   optional: [ISettingRegistry, ITranslator, IDdpExecutions],
   provides: INotebookCellExecutor,
   activate: (
     app: JupyterFrontEnd,
     client: IDdpClient,
     groups: IDdpGroupManager,
+    feeds: IDdpFeeds,
     settingRegistry: ISettingRegistry | null,
     translator: ITranslator | null,
     executions: IDdpExecutions | null
@@ -40,7 +42,7 @@ export const executorPlugin: JupyterFrontEndPlugin<INotebookCellExecutor> = {
       loaded.changed.connect(read);
       read();
     });
-    const executor = new DdpCellExecutor(client, groups, () => settings, trans, executions);
+    const executor = new DdpCellExecutor(client, groups, feeds, () => settings, trans, executions);
 
     // The notebook's stop button interrupts its kernel; while a DDP cell runs it reaches the ranks too.
     app.commands.commandExecuted.connect((_, { id }) => {

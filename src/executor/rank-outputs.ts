@@ -1,125 +1,126 @@
 import type { IOutput, IStream } from '@jupyterlab/nbformat';
+import type { IOutputAreaModel } from '@jupyterlab/outputarea';
 
-import { OutputEvent } from '../protocol/api';
-import { labelWithRank, OutputAccumulator, RankView } from '../protocol/outputs';
+import type { ExecutionOutputs } from '../outputs/execution-outputs';
+import { textOf } from '../protocol/output-messages';
+import { ComposedOutput, composeCell, RankView } from '../protocol/outputs';
+
+/** What a DDP cell says above its ranks' outputs when some are not there. */
+export interface CellNotes {
+  /** Earlier output was cut to keep the page responsive. */
+  cut: string;
+  /** `count` earlier outputs never reached the tab (the server no longer had them). */
+  missed(count: number): string;
+}
+
+export interface CellWrite {
+  /** The ranks the execution ran on. */
+  ranks: readonly number[];
+  /** Stream characters the cell shows at most. */
+  maxChars: number;
+  /** Outputs below the ranks' (why the group failed). */
+  after: IOutput[];
+}
 
 /**
- * One DDP cell's outputs, accumulated per rank as events arrive (so each rank's progress bars and
- * clear_output stay its own) and composed into the cell's outputs on demand.
+ * Writes a DDP cell's outputs into its model (which the notebook saves) from its execution's
+ * store: the outputs kept above the ranks' (an everywhere cell's local ones), a note on what is
+ * missing, the composed ranks' outputs, then `after`. Only the outputs that changed are written
+ * (a growing stream, an updated display); new ones are added, and anything else rewrites the
+ * model. Consecutive streams of one name are written as one, as the output area model would
+ * merge them.
  */
-export class RankOutputs {
-  private readonly ranks = new Map<number, OutputAccumulator>();
-  /** Events that arrived ahead of a gap, applied once the gap is filled. */
-  private readonly pending = new Map<number, OutputEvent>();
-  private next = 0;
+export class CellOutputs {
+  /** What the model shows, as this writer left it; null before the first write. */
+  private _written: { key: string; sig: string }[] | null = null;
 
-  /** The first sequence number not applied yet: fetching from there misses nothing. */
-  get firstMissing(): number {
-    return this.next;
-  }
+  constructor(
+    private readonly _model: IOutputAreaModel,
+    private readonly _before: IOutput[],
+    private readonly _view: RankView,
+    private readonly _notes: CellNotes
+  ) {}
 
-  /** Whether an output below `nextSeq` (an execution summary's) has not been applied yet. */
-  missesBefore(nextSeq: number): boolean {
-    return this.next < nextSeq;
-  }
-
-  /**
-   * Add an event; outputs are applied strictly in sequence, each rank's in its own order. Status
-   * events are not outputs: they carry the next output's seq, and would take its place.
-   */
-  add(event: OutputEvent): void {
-    if (event.msgType === 'status' || event.seq < this.next) {
-      return; // not an output, or a repeat fetched to fill a gap
+  write(store: ExecutionOutputs, { ranks, maxChars, after }: CellWrite): void {
+    const items: ComposedOutput[] = [
+      ...this._before.map((output, i) => fixed(`b${i}`, output)),
+      ...(store.missed > 0
+        ? [fixed('missed', note(this._notes.missed(store.missed)), String(store.missed))]
+        : []),
+      ...composeCell(store, this._view, { ranks, maxChars, cutNote: this._notes.cut }),
+      ...after.map((output, i) => fixed(`a${i}`, output))
+    ];
+    const wanted = mergeStreams(items);
+    const model = this._model;
+    const written = this._written;
+    if (
+      written !== null &&
+      model.length === written.length &&
+      written.length <= wanted.length &&
+      written.every((w, i) => w.key === wanted[i].key)
+    ) {
+      wanted.forEach((item, i) => {
+        if (i >= written.length) {
+          model.add(item.output());
+        } else if (item.sig !== written[i].sig) {
+          model.set(i, item.output());
+        }
+      });
+    } else {
+      model.fromJSON(wanted.map(item => item.output()));
     }
-    this.pending.set(event.seq, event);
-    this.drain();
-  }
-
-  /** The server dropped events before `seq` from its bounded buffer: go on without them. */
-  skipTo(seq: number): void {
-    if (seq > this.next) {
-      this.next = seq;
-      this.drain();
-    }
-  }
-
-  private drain(): void {
-    for (let event = this.pending.get(this.next); event; event = this.pending.get(this.next)) {
-      this.pending.delete(this.next);
-      this.next++;
-      let accumulator = this.ranks.get(event.rank);
-      if (!accumulator) {
-        accumulator = new OutputAccumulator();
-        this.ranks.set(event.rank, accumulator);
-      }
-      accumulator.add(event.msgType, event.content);
-    }
-  }
-
-  /**
-   * The cell's outputs: the main rank's (rank 0, or the lowest that ran), or those of the ranks in
-   * view, labelled; every other rank's errors always, labelled. Stream text beyond `maxChars` is
-   * cut from the front, with `cutNote` saying so.
-   */
-  compose(view: RankView, maxChars: number, cutNote: string): IOutput[] {
-    const ranks = [...this.ranks.keys()].sort((a, b) => a - b);
-    if (ranks.length === 0) {
-      return [];
-    }
-    const shown =
-      view === 'rank0'
-        ? [ranks.includes(0) ? 0 : ranks[0]]
-        : view === 'all'
-          ? ranks
-          : ranks.filter(r => view.includes(r));
-    const label = view !== 'rank0';
-    const outputs: IOutput[] = [];
-    for (const rank of shown) {
-      const own = this.ranks.get(rank)!.outputs();
-      outputs.push(...(label ? own.map(o => labelWithRank(o, rank)) : own));
-    }
-    for (const rank of ranks.filter(r => !shown.includes(r))) {
-      const errors = this.ranks
-        .get(rank)!
-        .outputs()
-        .filter(o => o.output_type === 'error');
-      outputs.push(...errors.map(o => labelWithRank(o, rank)));
-    }
-    return capStreams(outputs, maxChars, cutNote);
+    this._written = wanted.map(({ key, sig }) => ({ key, sig }));
   }
 }
 
-/** Keep the last `maxChars` of stream text, so a flood never reaches the page whole. */
-export function capStreams(outputs: IOutput[], maxChars: number, note: string): IOutput[] {
-  let budget = maxChars;
-  let cut = false;
-  const kept: IOutput[] = [];
-  for (const output of [...outputs].reverse()) {
-    if (output.output_type !== 'stream') {
-      kept.push(output);
-      continue;
+function note(text: string): IStream {
+  return { output_type: 'stream', name: 'stderr', text: `${text}\n` };
+}
+
+function fixed(key: string, output: IOutput, sig = ''): ComposedOutput {
+  return {
+    key,
+    sig,
+    streamName: output.output_type === 'stream' ? (output as IStream).name : null,
+    output: () => output
+  };
+}
+
+/**
+ * Consecutive streams of one name as one output, keyed by its first: the output area model merges
+ * them when they are added, so the writer must count them as one.
+ */
+function mergeStreams(items: ComposedOutput[]): ComposedOutput[] {
+  const merged: ComposedOutput[] = [];
+  let run: ComposedOutput[] = [];
+  const flush = () => {
+    if (run.length === 1) {
+      merged.push(run[0]);
+    } else if (run.length > 1) {
+      const parts = run;
+      merged.push({
+        key: parts[0].key,
+        sig: parts.map(p => `${p.key}:${p.sig}`).join('|'),
+        streamName: parts[0].streamName,
+        output: () => ({
+          output_type: 'stream',
+          name: parts[0].streamName!,
+          text: parts.map(p => textOf((p.output() as IStream).text)).join('')
+        })
+      });
     }
-    const text = String((output as IStream).text);
-    if (budget <= 0) {
-      cut = true;
-      continue;
+    run = [];
+  };
+  for (const item of items) {
+    if (item.streamName === null || item.streamName !== run[0]?.streamName) {
+      flush();
     }
-    if (text.length > budget) {
-      kept.push({ ...output, text: text.slice(text.length - budget) } as IStream);
-      cut = true;
-      budget = 0;
+    if (item.streamName === null) {
+      merged.push(item);
     } else {
-      kept.push(output);
-      budget -= text.length;
+      run.push(item);
     }
   }
-  kept.reverse();
-  if (cut) {
-    kept.unshift({
-      output_type: 'stream',
-      name: 'stderr',
-      text: `${note}\n`
-    });
-  }
-  return kept;
+  flush();
+  return merged;
 }

@@ -9,6 +9,7 @@ import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 import { IDdpClient } from '../client/tokens';
 import { PanelCommandIDs as CommandIDs, TransferCommandIDs } from '../commands/ids';
 import { ddpIcon } from '../icons';
+import { IDdpFeeds } from '../outputs/tokens';
 import { ExecutionSummary } from '../protocol/api';
 import { ddpTranslations } from '../translation';
 import { DdpExecutions } from './executions';
@@ -32,11 +33,12 @@ export const panelPlugin: JupyterFrontEndPlugin<void> = {
   id: 'jupyterlab-ddp:panel',
   description: 'A panel with every DDP rank’s output, tabbed or side by side.',
   autoStart: true,
-  requires: [IDdpClient, IRenderMimeRegistry, IDdpExecutions],
+  requires: [IDdpClient, IDdpFeeds, IRenderMimeRegistry, IDdpExecutions],
   optional: [INotebookTracker, ILayoutRestorer, ICommandPalette, ITranslator],
   activate: (
     app: JupyterFrontEnd,
     client: IDdpClient,
+    feeds: IDdpFeeds,
     rendermime: IRenderMimeRegistry,
     executions: IDdpExecutions,
     notebooks: INotebookTracker | null,
@@ -91,6 +93,7 @@ export const panelPlugin: JupyterFrontEndPlugin<void> = {
         if (!panel || panel.isDisposed) {
           const created = new RankOutputsPanel({
             client,
+            feeds,
             rendermime,
             translator: translator ?? undefined,
             trans,

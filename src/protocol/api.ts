@@ -255,7 +255,7 @@ export interface OutputEvent {
 export interface ExecutionRecord {
   execution: ExecutionSummary;
   outputs: OutputEvent[];
-  /** Outputs dropped from the bounded buffer (oldest first). */
+  /** Outputs dropped from the bounded buffer, oldest first: those kept start at seq `dropped`. */
   dropped: number;
 }
 

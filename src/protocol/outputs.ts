@@ -1,7 +1,7 @@
 /**
- * Kernel output messages → nbformat 4 outputs, the way JupyterLab's output area stores them, and the
- * per-rank views of a DDP cell. Pure logic (no JupyterLab code at run time): this module loads in
- * both the browser and Node.
+ * A DDP cell's outputs from its ranks' outputs (whose show, rank labels, other ranks' errors, why
+ * the group failed), for the UI and `jupyter-ddp run` alike. Pure logic (no JupyterLab code at
+ * run time): this module loads in both the browser and Node.
  */
 import type {
   IDisplayData,
@@ -9,18 +9,14 @@ import type {
   IExecuteResult,
   IMimeBundle,
   IOutput,
-  IStream
+  IStream,
+  StreamType
 } from '@jupyterlab/nbformat';
 
+import { RankBuffers } from '../outputs/execution-outputs';
+import { cutAtLine, RankBuffer, UNBOUNDED } from '../outputs/rank-buffer';
 import type { ExecutionSummary, OutputEvent } from './api';
-import {
-  appendStream,
-  isPlainObject,
-  jsonCopy,
-  OutputHandlers,
-  routeOutput,
-  textOf
-} from './output-messages';
+import { isPlainObject, jsonCopy, textOf } from './output-messages';
 
 /** Whose outputs a cell shows: rank 0 (plus every error), every rank, or the ranks listed. */
 export type RankView = 'rank0' | 'all' | number[];
@@ -37,79 +33,20 @@ function isDisplayOutput(output: IOutput): output is IDisplayData | IExecuteResu
   return output.output_type === 'display_data' || output.output_type === 'execute_result';
 }
 
-/** Accumulates one kernel's (one rank's) output messages into nbformat outputs, like an output area. */
+/**
+ * One kernel's (one rank's) outputs, unbounded, like an output area would hold them: what
+ * `jupyter-ddp run` saves of a notebook kernel's cell.
+ */
 export class OutputAccumulator {
-  private _outputs: IOutput[] = [];
-  /** A `\r` left the last stream's cursor at the start of its last line. */
-  private _atLineStart = false;
-  /** Outputs that carry each display id. */
-  private _displays = new Map<string, (IDisplayData | IExecuteResult)[]>();
-  /** A `clear_output` with `wait: true` is pending until the next output is added. */
-  private _clearNext = false;
-
-  private readonly _handlers: OutputHandlers = {
-    stream: (name, chunk) => {
-      this._beforeAdd();
-      const last = this._outputs[this._outputs.length - 1];
-      if (last && isStreamOutput(last) && last.name === name) {
-        const next = appendStream(textOf(last.text), this._atLineStart, chunk);
-        last.text = next.text;
-        this._atLineStart = next.atLineStart;
-        return;
-      }
-      const next = appendStream('', false, chunk);
-      this._outputs.push({ output_type: 'stream', name, text: next.text } satisfies IStream);
-      this._atLineStart = next.atLineStart;
-    },
-    display: (output, displayId) => {
-      this._push(output);
-      if (displayId !== null) {
-        this._displays.set(displayId, [...(this._displays.get(displayId) ?? []), output]);
-      }
-    },
-    update: (displayId, data, metadata) => {
-      for (const output of this._displays.get(displayId) ?? []) {
-        output.data = data;
-        output.metadata = metadata;
-      }
-    },
-    error: output => this._push(output),
-    clear: wait => {
-      if (wait) {
-        this._clearNext = true;
-      } else {
-        this._clear();
-      }
-    }
-  };
+  private readonly _buffer = new RankBuffer(UNBOUNDED);
 
   add(msgType: OutputEvent['msgType'], content: Record<string, unknown>): void {
-    routeOutput(this._handlers, msgType, content);
+    this._buffer.add(msgType, content);
   }
 
   /** Current outputs (fresh array of plain JSON objects; safe to JSON.stringify into a notebook). */
   outputs(): IOutput[] {
-    return this._outputs.map(output => jsonCopy(output));
-  }
-
-  private _clear(): void {
-    this._outputs = [];
-    this._atLineStart = false;
-    this._displays.clear();
-    this._clearNext = false;
-  }
-
-  /** A pending `clear_output(wait=True)` takes effect just before the next output is added. */
-  private _beforeAdd(): void {
-    if (this._clearNext) {
-      this._clear();
-    }
-  }
-
-  private _push(output: IOutput): void {
-    this._beforeAdd();
-    this._outputs.push(output);
-    this._atLineStart = false;
+    return this._buffer.outputs.map(output => jsonCopy(output));
   }
 }
 
@@ -138,57 +75,135 @@ export function labelWithRank(output: IOutput, rank: number): IOutput {
   return copy;
 }
 
-/** Each rank's outputs, accumulated separately, keyed by rank. */
-function accumulateByRank(events: OutputEvent[]): Map<number, IOutput[]> {
-  const accumulators = new Map<number, OutputAccumulator>();
-  for (const event of events) {
-    let accumulator = accumulators.get(event.rank);
-    if (!accumulator) {
-      accumulator = new OutputAccumulator();
-      accumulators.set(event.rank, accumulator);
-    }
-    accumulator.add(event.msgType, event.content);
-  }
-  const byRank = new Map<number, IOutput[]>();
-  for (const rank of [...accumulators.keys()].sort((a, b) => a - b)) {
-    byRank.set(rank, accumulators.get(rank)!.outputs());
-  }
-  return byRank;
+/**
+ * One output of a cell, composed from the ranks' buffers: `key` stays the same while it is the
+ * same output, `sig` changes whenever its content does (so that a view rewrites only what
+ * changed); `output()` builds it (the buffer's own objects may be in it: use it at once).
+ */
+export interface ComposedOutput {
+  key: string;
+  sig: string;
+  /** The stream's name, for a stream output. */
+  streamName: StreamType | null;
+  output(): IOutput;
 }
 
-/** The labelled error outputs of every rank not in `shown`, in ascending rank order. */
-function otherErrors(byRank: Map<number, IOutput[]>, shown: Set<number>): IOutput[] {
-  const errors: IOutput[] = [];
-  for (const [rank, outputs] of byRank) {
-    if (!shown.has(rank)) {
-      errors.push(...outputs.filter(isErrorOutput).map(output => labelWithRank(output, rank)));
+export interface ComposeOptions {
+  /** The ranks the execution ran on; default those with a buffer. */
+  ranks?: readonly number[];
+  /** Stream characters shown at most (before rank labels); the oldest are cut. Default: all. */
+  maxChars?: number;
+  /** Said first (as stderr) when something was cut, here or by the buffers' bounds. */
+  cutNote?: string;
+}
+
+/** One shown output of a rank, before the cut. */
+interface Part {
+  rank: number;
+  buffer: RankBuffer;
+  output: IOutput;
+  labelled: boolean;
+  /** Stream characters cut from its front to keep within `maxChars`. */
+  cut: number;
+}
+
+/**
+ * A cell's outputs from every rank's buffer: the main rank's (rank 0, or the lowest that ran)
+ * when the view is 'rank0', else those of the ranks in view, labelled with their rank; every
+ * other rank's errors always, labelled. Stream text beyond `maxChars` is cut from the front (at a
+ * line start when one is near), with `cutNote` first saying so. Reads the buffers without copying
+ * them: only the outputs a view asks for are built.
+ */
+export function composeCell(
+  store: RankBuffers,
+  view: RankView,
+  { ranks: ran, maxChars = Infinity, cutNote }: ComposeOptions = {}
+): ComposedOutput[] {
+  const present = store.ranks;
+  const execution = ran && ran.length > 0 ? ran : present;
+  const main = execution.includes(0) ? 0 : Math.min(...execution);
+  const shown =
+    view === 'rank0'
+      ? present.filter(r => r === main)
+      : view === 'all'
+        ? present
+        : present.filter(r => view.includes(r));
+  const parts: Part[] = [];
+  let cut = false;
+  for (const rank of shown) {
+    const buffer = store.rank(rank);
+    cut ||= buffer.droppedChars > 0 || buffer.droppedOutputs > 0;
+    for (const output of buffer.outputs) {
+      parts.push({ rank, buffer, output, labelled: view !== 'rank0', cut: 0 });
     }
   }
-  return errors;
+  for (const rank of present.filter(r => !shown.includes(r))) {
+    const buffer = store.rank(rank);
+    for (const output of buffer.outputs.filter(isErrorOutput)) {
+      parts.push({ rank, buffer, output, labelled: true, cut: 0 });
+    }
+  }
+  // Keep the last `maxChars` of stream text.
+  let budget = maxChars;
+  const kept: Part[] = [];
+  for (const part of parts.reverse()) {
+    if (!isStreamOutput(part.output)) {
+      kept.push(part);
+      continue;
+    }
+    const text = part.output.text as string;
+    if (budget <= 0) {
+      cut = true;
+    } else if (text.length > budget) {
+      kept.push({ ...part, cut: cutAtLine(text, text.length - budget) });
+      cut = true;
+      budget = 0;
+    } else {
+      kept.push(part);
+      budget -= text.length;
+    }
+  }
+  kept.reverse();
+  const composed = kept.map(composedPart);
+  if (cut && cutNote !== undefined) {
+    composed.unshift({
+      key: 'cut',
+      sig: '',
+      streamName: 'stderr',
+      output: () => ({ output_type: 'stream', name: 'stderr', text: `${cutNote}\n` })
+    });
+  }
+  return composed;
+}
+
+function composedPart({ rank, buffer, output, labelled, cut }: Part): ComposedOutput {
+  const key = `${rank}.${buffer.idOf(output)}`;
+  const rev = buffer.revOf(output);
+  const label = (o: IOutput) => (labelled ? labelWithRank(o, rank) : o);
+  if (!isStreamOutput(output)) {
+    return { key, sig: String(rev), streamName: null, output: () => label(output) };
+  }
+  const text = output.text as string;
+  const base = buffer.baseOf(output);
+  const name = output.name;
+  return {
+    key,
+    sig: `${base + cut}-${base + text.length}.${rev}`,
+    streamName: name,
+    output: () => label({ output_type: 'stream', name, text: text.slice(cut) })
+  };
 }
 
 /**
  * Build a cell's outputs from every rank's events (any order of ranks; events of one rank in seq
- * order). Errors of every rank always show, labelled with their rank.
+ * order), unbounded, as plain JSON. Errors of every rank always show, labelled with their rank.
  */
 export function ddpCellOutputs(events: OutputEvent[], view: RankView): IOutput[] {
-  const byRank = accumulateByRank(events);
-  if (view === 'rank0') {
-    // Rank 0, or the lowest rank present when the cell ran on a subset without rank 0.
-    const main = byRank.has(0) ? 0 : [...byRank.keys()][0];
-    if (main === undefined) {
-      return [];
-    }
-    return [...byRank.get(main)!, ...otherErrors(byRank, new Set([main]))];
+  const store = new RankBuffers(UNBOUNDED);
+  for (const event of events) {
+    store.rank(event.rank).add(event.msgType, event.content);
   }
-  const shown = view === 'all' ? new Set(byRank.keys()) : new Set(view);
-  const result: IOutput[] = [];
-  for (const [rank, outputs] of byRank) {
-    if (shown.has(rank)) {
-      result.push(...outputs.map(output => labelWithRank(output, rank)));
-    }
-  }
-  return [...result, ...otherErrors(byRank, shown)];
+  return composeCell(store, view).map(composed => jsonCopy(composed.output()));
 }
 
 /**

@@ -24,11 +24,16 @@ test('mark a cell DDP with its toolbar button and run it: rank 0 in the cell, al
   request
 }) => {
   const consoleErrors = watchConsole(page);
-  // Cells start on the WebSocket the tab holds open, not with an HTTP request each.
+  // Cells start on the WebSocket the tab holds open, not with an HTTP request each, and their
+  // outputs come on it too: no record is fetched when none is missing.
   const executePosts: string[] = [];
+  const recordGets: string[] = [];
   page.on('request', r => {
     if (r.method() === 'POST' && r.url().includes('/ddp/api/groups/default/executions')) {
       executePosts.push(r.url());
+    }
+    if (r.method() === 'GET' && /\/ddp\/api\/groups\/default\/executions\/[^/?]+/.test(r.url())) {
+      recordGets.push(r.url());
     }
   });
   await writeNotebook(request, 'toolbar.ipynb', [[null, PRINT_RANK]]);
@@ -46,7 +51,9 @@ test('mark a cell DDP with its toolbar button and run it: rank 0 in the cell, al
   for (const rank of [0, 1, 2, 3]) {
     await expect(outputOf(page, 0)).toContainText(`[rank ${rank}] rank ${rank}`);
   }
+  await expect(cell(page, 0).locator('.jp-InputPrompt')).toHaveText(/^\[r\d+\]:$/);
   expect(executePosts).toEqual([]);
+  expect(recordGets).toEqual([]);
   expect(consoleErrors()).toEqual([]);
 });
 

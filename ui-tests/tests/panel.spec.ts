@@ -15,6 +15,8 @@ test.describe.configure({ mode: 'serial' });
 
 const PRINT_RANK = 'import os\nprint("rank", os.environ.get("RANK", "local"))';
 const CUT_NOTE = '[jupyter-ddp: earlier output was cut to keep the page responsive]';
+/** The default of the executor's `maxCellOutputChars` setting. */
+const MAX_CELL_OUTPUT_CHARS = 200_000;
 
 const panelOf = (page: Page) => page.locator('.jp-ddp-RankPanel');
 const paneOf = (page: Page, rank: number) =>
@@ -108,6 +110,30 @@ test('the panel shows every rank’s output; the filter narrows it to rank 2', a
   expect(consoleErrors()).toEqual([]);
 });
 
+test('the panel follows a running cell on its cell’s feed: no HTTP request for its outputs', async ({
+  page,
+  request
+}) => {
+  const recordGets: string[] = [];
+  page.on('request', r => {
+    if (r.method() === 'GET' && /\/ddp\/api\/groups\/default\/executions\/[^/?]+/.test(r.url())) {
+      recordGets.push(r.url());
+    }
+  });
+  await writeNotebook(request, 'follow.ipynb', [['ddp', PRINT_RANK]]);
+  await openNotebook(page, 'follow.ipynb');
+  await runFromPalette(page, 'DDP Rank Outputs');
+  const panel = panelOf(page);
+  await expect(panel).toBeVisible();
+  await runCell(page, 0);
+  await expect(outputOf(page, 0)).toHaveText('rank 0', { timeout: 60_000 });
+  await expect(panel.locator('.jp-ddp-RankPanel-status')).toHaveAttribute('data-status', 'ok');
+  await expect(panel.getByRole('tab')).toHaveCount(4);
+  await expect(outputsOf(page, 0)).toHaveText('rank 0');
+  await expect(cell(page, 0).locator('.jp-InputPrompt')).toHaveText(/^\[r\d+\]:$/);
+  expect(recordGets).toEqual([]);
+});
+
 test('the panel comes back after a reload, with its layout, filter and execution', async ({
   page,
   request
@@ -182,6 +208,22 @@ test('a flood of 4 x 200000 lines: the cell stays bounded, the panel has every r
   await expect(output).toContainText('199999');
   const cellChars = await output.evaluate(node => node.textContent?.length ?? 0);
   expect(cellChars).toBeLessThan(1_000_000);
+  // What the cell holds (and the notebook saves) is its last maxCellOutputChars, plus the note.
+  await page.keyboard.press('Control+s');
+  let saved: { output_type: string; text?: string | string[] }[] = [];
+  await expect
+    .poll(async () => {
+      const res = await request.get(`/api/contents/flood.ipynb?token=${TOKEN}`);
+      saved = (await res.json()).content.cells[0].outputs;
+      return saved.length;
+    })
+    .toBeGreaterThan(0);
+  const streams = saved
+    .filter(o => o.output_type === 'stream')
+    .map(o => (Array.isArray(o.text) ? o.text.join('') : (o.text ?? '')));
+  expect(streams[0]).toBe(`${CUT_NOTE}\n`);
+  expect(streams.join('').length).toBeLessThanOrEqual(MAX_CELL_OUTPUT_CHARS + CUT_NOTE.length + 1);
+  expect(streams[streams.length - 1].endsWith('\n199999\n')).toBe(true);
 
   // The panel has the last line of every rank, and says what it dropped.
   for (const rank of [0, 1, 2, 3]) {

@@ -1,7 +1,14 @@
 import type { IOutput } from '@jupyterlab/nbformat';
 
+import { RankBuffers } from '../../outputs/execution-outputs';
 import type { OutputEvent } from '../api';
-import { ddpCellOutputs, labelWithRank, OutputAccumulator } from '../outputs';
+import {
+  ComposedOutput,
+  composeCell,
+  ddpCellOutputs,
+  labelWithRank,
+  OutputAccumulator
+} from '../outputs';
 
 type Msg = [OutputEvent['msgType'], Record<string, unknown>];
 
@@ -405,5 +412,47 @@ describe('ddpCellOutputs', () => {
     expect(ddpCellOutputs([], 'rank0')).toEqual([]);
     expect(ddpCellOutputs([], 'all')).toEqual([]);
     expect(ddpCellOutputs([], [0])).toEqual([]);
+  });
+});
+
+describe('composeCell', () => {
+  const store = (...events: [number, Msg][]) => {
+    const buffers = new RankBuffers();
+    for (const [rank, [msgType, content]] of events) {
+      buffers.rank(rank).add(msgType, content);
+    }
+    return buffers;
+  };
+  const outputsOf = (composed: ComposedOutput[]) => composed.map(c => c.output());
+
+  it("'rank0' shows the execution's main rank, even when it printed nothing", () => {
+    const buffers = store([1, stdout('one\n')]);
+    expect(outputsOf(composeCell(buffers, 'rank0', { ranks: [0, 1] }))).toEqual([]);
+    expect(outputsOf(composeCell(buffers, 'rank0', { ranks: [1, 2] }))).toEqual([
+      { output_type: 'stream', name: 'stdout', text: 'one\n' }
+    ]);
+  });
+
+  it('keeps the last maxChars of stream text from a line start, saying so first', () => {
+    const buffers = store([0, stdout('first\n')], [0, display('plot')], [0, stdout('ab\ncd\n')]);
+    expect(outputsOf(composeCell(buffers, 'rank0', { maxChars: 5, cutNote: 'cut' }))).toEqual([
+      { output_type: 'stream', name: 'stderr', text: 'cut\n' },
+      { output_type: 'display_data', data: { 'text/plain': 'plot' }, metadata: {} },
+      { output_type: 'stream', name: 'stdout', text: 'cd\n' }
+    ]);
+  });
+
+  it('keeps the key of an output while it grows, and changes its sig', () => {
+    const buffers = store([0, stdout('a\n')]);
+    const [before] = composeCell(buffers, 'all');
+    buffers.rank(0).add(...stdout('b\n'));
+    const [after] = composeCell(buffers, 'all');
+    expect(after.key).toBe(before.key);
+    expect(after.sig).not.toBe(before.sig);
+    expect(after.output()).toEqual({
+      output_type: 'stream',
+      name: 'stdout',
+      text: '[rank 0] a\n[rank 0] b\n'
+    });
   });
 });

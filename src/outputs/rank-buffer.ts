@@ -1,6 +1,7 @@
 /**
- * Bounded per-rank output buffers for the rank output panel. Pure logic (type-only imports), so it
- * is unit-tested without a browser: a flood of output keeps at most a fixed amount per rank.
+ * One rank's outputs, bounded: the store that a DDP cell and the rank panel both read. Pure logic
+ * (type-only imports), so it loads in Node and is unit-tested without a browser: a flood of output
+ * keeps at most a fixed amount per rank.
  */
 import type {
   IDisplayData,
@@ -11,7 +12,7 @@ import type {
 } from '@jupyterlab/nbformat';
 
 import type { OutputEvent } from '../protocol/api';
-import { appendStream, OutputHandlers, routeOutput, textOf } from '../protocol/output-messages';
+import { appendStream, OutputHandlers, routeOutput } from '../protocol/output-messages';
 
 export interface BufferLimits {
   /** Stream characters kept per rank; beyond it, the oldest are dropped. */
@@ -20,25 +21,40 @@ export interface BufferLimits {
   maxOutputs: number;
 }
 
-export const PANEL_LIMITS: BufferLimits = { maxChars: 1_000_000, maxOutputs: 500 };
+/** What a browser tab keeps of each rank of an execution. */
+export const OUTPUT_LIMITS: BufferLimits = { maxChars: 1_000_000, maxOutputs: 500 };
+
+/** No bound: `jupyter-ddp run` saves every output of a cell. */
+export const UNBOUNDED: BufferLimits = { maxChars: Infinity, maxOutputs: Infinity };
 
 /**
- * A trim goes this far below the limit, so that a flood trims (and the panel re-renders from
- * scratch) once per fifth of the limit, not on every chunk.
+ * A trim goes this far below the limit, so that a flood trims (and views drop their oldest
+ * outputs) once per fifth of the limit, not on every chunk.
  */
 const TRIM_TO = 0.8;
 
 /** A cut in stream text moves forward to the next line start when one is this close. */
 const LINE_SLACK = 1000;
 
+/** Where to cut `text` to drop its first `cut` characters: at the next line start, when close. */
+export function cutAtLine(text: string, cut: number): number {
+  if (cut <= 0) {
+    return 0;
+  }
+  const newline = text.indexOf('\n', cut - 1);
+  return newline !== -1 && newline + 1 < text.length && newline + 1 - cut <= LINE_SLACK
+    ? newline + 1
+    : cut;
+}
+
 /**
  * One rank's outputs as nbformat outputs, like an output area would hold them, but bounded: beyond
  * `maxChars` of stream text or `maxOutputs` outputs, the oldest are dropped and counted.
  *
- * Each output keeps its object while it lives, so views can tell what changed: `version` changes
- * with every change; `revOf` an output when it changed other than by text added at its end
- * (a display update, a `\r` rewriting the last line); `baseOf` a stream output counts the
- * characters cut from its start.
+ * Each output keeps its object while it lives, so views can tell what changed: `idOf` an output
+ * is its number in this buffer; `version` changes with every change; `revOf` an output when it
+ * changed other than by text added at its end (a display update, a `\r` rewriting the last line);
+ * `baseOf` a stream output counts the characters cut from its start.
  */
 export class RankBuffer {
   private _outputs: IOutput[] = [];
@@ -52,14 +68,17 @@ export class RankBuffer {
   private _version = 0;
   private _revs = new WeakMap<IOutput, number>();
   private _bases = new WeakMap<IOutput, number>();
+  private _ids = new WeakMap<IOutput, number>();
+  private _nextId = 0;
 
   private readonly _handlers: OutputHandlers = {
     stream: (name, chunk) => this._addStream(name, chunk),
     display: (output, displayId) => {
+      // After the push: a clear_output(wait=True) it ends forgets the display ids before it.
+      this._push(output);
       if (displayId !== null) {
         this._displays.set(displayId, [...(this._displays.get(displayId) ?? []), output]);
       }
-      this._push(output);
     },
     update: (displayId, data, metadata) => {
       const targets = this._displays.get(displayId) ?? [];
@@ -82,7 +101,7 @@ export class RankBuffer {
     }
   };
 
-  constructor(private readonly limits: BufferLimits = PANEL_LIMITS) {}
+  constructor(private readonly _limits: BufferLimits = OUTPUT_LIMITS) {}
 
   /** The outputs kept (the buffer's own objects: read, never change them). */
   get outputs(): readonly IOutput[] {
@@ -91,6 +110,16 @@ export class RankBuffer {
 
   get version(): number {
     return this._version;
+  }
+
+  /** The output's number in this buffer, which it keeps while it lives. */
+  idOf(output: IOutput): number {
+    let id = this._ids.get(output);
+    if (id === undefined) {
+      id = this._nextId++;
+      this._ids.set(output, id);
+    }
+    return id;
   }
 
   /** Bumped when an output changed other than by text appended at its end. */
@@ -178,7 +207,7 @@ export class RankBuffer {
 
   /** Drop the oldest outputs and text until within the limits (well within: see TRIM_TO). */
   private _trim(): void {
-    const { maxChars, maxOutputs } = this.limits;
+    const { maxChars, maxOutputs } = this._limits;
     if (this._streamChars <= maxChars && this._outputs.length <= maxOutputs) {
       return;
     }
@@ -195,11 +224,7 @@ export class RankBuffer {
         const text = output.text as string;
         if (excessOutputs <= 0 && text.length > excessChars) {
           // Cut this one from the front, at a line start when one is near.
-          let cut = excessChars;
-          const newline = text.indexOf('\n', cut - 1);
-          if (newline !== -1 && newline + 1 < text.length && newline + 1 - cut <= LINE_SLACK) {
-            cut = newline + 1;
-          }
+          const cut = cutAtLine(text, excessChars);
           output.text = text.slice(cut);
           this._bases.set(output, this.baseOf(output) + cut);
           this._streamChars -= cut;
@@ -231,100 +256,4 @@ export class RankBuffer {
       }
     }
   }
-}
-
-/**
- * Every rank's buffer for one execution. Outputs are applied strictly in sequence order (those
- * ahead of a gap wait for it to be filled, e.g. by the execution's record), each to its rank.
- * Status events are not outputs (they carry the next output's seq): they are left out here.
- */
-export class ExecutionOutputs {
-  private readonly _ranks = new Map<number, RankBuffer>();
-  private readonly _pending = new Map<number, OutputEvent>();
-  private _pendingChars = 0;
-  private _next = 0;
-
-  /**
-   * @param maxPendingChars - beyond this much text waiting for a gap, the gap is given up on.
-   */
-  constructor(
-    private readonly limits: BufferLimits = PANEL_LIMITS,
-    private readonly maxPendingChars = 4 * PANEL_LIMITS.maxChars
-  ) {}
-
-  /** The first sequence number not applied yet: fetching from there misses nothing. */
-  get firstMissing(): number {
-    return this._next;
-  }
-
-  /** Events waiting for a gap before them to be filled. */
-  get pending(): number {
-    return this._pending.size;
-  }
-
-  /** The ranks seen so far, ascending. */
-  get ranks(): number[] {
-    return [...this._ranks.keys()].sort((a, b) => a - b);
-  }
-
-  /** The buffer of a rank (created empty if it has had no output yet). */
-  rank(rank: number): RankBuffer {
-    let buffer = this._ranks.get(rank);
-    if (!buffer) {
-      buffer = new RankBuffer(this.limits);
-      this._ranks.set(rank, buffer);
-    }
-    return buffer;
-  }
-
-  /** Whether an output below `nextSeq` (an execution summary's) has not been applied yet. */
-  missesBefore(nextSeq: number): boolean {
-    return this._next < nextSeq;
-  }
-
-  add(event: OutputEvent): void {
-    if (event.msgType === 'status' || event.seq < this._next || this._pending.has(event.seq)) {
-      return; // not an output, or a repeat
-    }
-    this._pending.set(event.seq, event);
-    this._pendingChars += sizeOf(event);
-    if (this._pendingChars > this.maxPendingChars) {
-      this.giveUpGap();
-    } else {
-      this.drain();
-    }
-  }
-
-  /** Events before `seq` are gone (the server dropped them): go on without them. */
-  skipTo(seq: number): void {
-    if (seq > this._next) {
-      this._next = seq;
-      for (const key of [...this._pending.keys()].filter(k => k < seq)) {
-        this._pendingChars -= sizeOf(this._pending.get(key)!);
-        this._pending.delete(key);
-      }
-      this.drain();
-    }
-  }
-
-  /** The gap before the pending events will not be filled: apply them. */
-  giveUpGap(): void {
-    if (this._pending.size > 0) {
-      this.skipTo(Math.min(...this._pending.keys()));
-    }
-  }
-
-  private drain(): void {
-    for (let event = this._pending.get(this._next); event; event = this._pending.get(this._next)) {
-      this._pending.delete(this._next);
-      this._pendingChars -= sizeOf(event);
-      this._next++;
-      this.rank(event.rank).add(event.msgType, event.content);
-    }
-  }
-}
-
-/** Roughly how much memory an event holds: its text, or a nominal size. */
-function sizeOf(event: OutputEvent): number {
-  return event.msgType === 'stream' ? textOf(event.content.text).length : 1000;
 }

@@ -2,7 +2,7 @@ import type { IStream } from '@jupyterlab/nbformat';
 
 import type { OutputEvent } from '../../protocol/api';
 import { OutputAccumulator } from '../../protocol/outputs';
-import { ExecutionOutputs, RankBuffer } from '../rank-buffer';
+import { cutAtLine, RankBuffer } from '../rank-buffer';
 
 const stdout = (text: string) => ({ name: 'stdout', text });
 const textOf = (buffer: RankBuffer) =>
@@ -124,76 +124,27 @@ describe('RankBuffer', () => {
     expect(buffer.outputs.length).toBeLessThanOrEqual(50);
     expect(textOf(buffer).endsWith('1999\n'.repeat(20))).toBe(true);
   });
+
+  it('numbers each output for as long as it lives', () => {
+    const buffer = new RankBuffer({ maxChars: 1000, maxOutputs: 3 });
+    buffer.add('stream', stdout('a'));
+    buffer.add('display_data', { data: { 'text/plain': 'x' } });
+    const [stream, display] = buffer.outputs;
+    buffer.add('stream', stdout('b'));
+    expect(buffer.idOf(buffer.outputs[0])).toBe(buffer.idOf(stream));
+    expect(buffer.idOf(display)).not.toBe(buffer.idOf(stream));
+    buffer.add('error', { ename: 'E', evalue: 'v', traceback: [] });
+    buffer.add('error', { ename: 'F', evalue: 'v', traceback: [] });
+    expect(buffer.outputs).not.toContain(stream);
+    expect(new Set(buffer.outputs.map(o => buffer.idOf(o))).size).toBe(buffer.outputs.length);
+  });
 });
 
-describe('ExecutionOutputs', () => {
-  const event = (seq: number, rank: number, text: string): OutputEvent => ({
-    execution: 'x',
-    seq,
-    rank,
-    msgType: 'stream',
-    content: stdout(text)
-  });
-
-  it('applies events in sequence, each to its rank, whatever order they come in', () => {
-    const outputs = new ExecutionOutputs();
-    outputs.add(event(1, 1, 'b'));
-    outputs.add(event(2, 0, 'c'));
-    expect(outputs.pending).toBe(2);
-    expect(outputs.ranks).toEqual([]);
-    outputs.add(event(0, 0, 'a'));
-    outputs.add(event(1, 1, 'b')); // a repeat
-    expect(outputs.pending).toBe(0);
-    expect(outputs.firstMissing).toBe(3);
-    expect(outputs.ranks).toEqual([0, 1]);
-    expect(textOf(outputs.rank(0))).toBe('ac');
-    expect(textOf(outputs.rank(1))).toBe('b');
-  });
-
-  it('skips what the server dropped, and gives up a gap that grows too large', () => {
-    const outputs = new ExecutionOutputs(undefined, 100);
-    outputs.add(event(7, 0, 'late'));
-    outputs.skipTo(5);
-    expect(outputs.pending).toBe(1);
-    outputs.add(event(5, 0, 'f'));
-    outputs.add(event(6, 0, 'g'));
-    expect(textOf(outputs.rank(0))).toBe('fglate');
-
-    outputs.add(event(20, 2, 'x'.repeat(60)));
-    expect(outputs.pending).toBe(1);
-    outputs.add(event(21, 2, 'y'.repeat(60)));
-    expect(outputs.pending).toBe(0);
-    expect(outputs.firstMissing).toBe(22);
-    expect(textOf(outputs.rank(2))).toBe('x'.repeat(60) + 'y'.repeat(60));
-  });
-
-  it('applies outputs as they come with status events left out, or among them', () => {
-    const status = (seq: number, rank: number): OutputEvent => ({
-      execution: 'x',
-      seq,
-      rank,
-      msgType: 'status',
-      content: { execution_state: 'idle' }
-    });
-    const outputs = new ExecutionOutputs();
-    outputs.add(status(0, 0));
-    outputs.add(event(0, 0, 'a'));
-    outputs.add(event(1, 1, 'b'));
-    outputs.add(status(2, 1));
-    outputs.add(event(2, 0, 'c'));
-    expect(outputs.pending).toBe(0);
-    expect(textOf(outputs.rank(0))).toBe('ac');
-    expect(textOf(outputs.rank(1))).toBe('b');
-    expect(outputs.missesBefore(3)).toBe(false);
-    outputs.add(event(4, 0, 'e'));
-    expect(outputs.missesBefore(5)).toBe(true);
-  });
-
-  it('giveUpGap applies what waits behind a gap', () => {
-    const outputs = new ExecutionOutputs();
-    outputs.add(event(3, 1, 'z'));
-    outputs.giveUpGap();
-    expect(outputs.firstMissing).toBe(4);
-    expect(textOf(outputs.rank(1))).toBe('z');
+describe('cutAtLine', () => {
+  it('moves a cut to the next line start when one is near, and cuts nothing for 0', () => {
+    expect(cutAtLine('ab\ncd\n', 1)).toBe(3);
+    expect(cutAtLine('ab\ncd\n', 3)).toBe(3);
+    expect(cutAtLine('x'.repeat(5000) + '\ny', 10)).toBe(10);
+    expect(cutAtLine('ab\n', 0)).toBe(0);
   });
 });
