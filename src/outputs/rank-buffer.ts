@@ -11,7 +11,7 @@ import type {
   StreamType
 } from '@jupyterlab/nbformat';
 
-import type { OutputEvent } from '../protocol/api';
+import type { OutputMsgType } from '../protocol/api';
 import { appendStream, OutputHandlers, routeOutput } from '../protocol/output-messages';
 
 export interface BufferLimits {
@@ -148,7 +148,7 @@ export class RankBuffer {
   }
 
   /** Apply one kernel output message of this rank. */
-  add(msgType: OutputEvent['msgType'], content: Record<string, unknown>): void {
+  add(msgType: OutputMsgType, content: Record<string, unknown>): void {
     routeOutput(this._handlers, msgType, content);
   }
 

@@ -15,7 +15,7 @@ import type {
 
 import { RankBuffers } from '../outputs/execution-outputs';
 import { cutAtLine, RankBuffer, UNBOUNDED } from '../outputs/rank-buffer';
-import type { ExecutionSummary, OutputEvent } from './api';
+import type { ExecutionSummary, OutputEvent, OutputMsgType } from './api';
 import { isPlainObject, jsonCopy, textOf } from './output-messages';
 
 /** Whose outputs a cell shows: rank 0 (plus every error), every rank, or the ranks listed. */
@@ -40,7 +40,7 @@ function isDisplayOutput(output: IOutput): output is IDisplayData | IExecuteResu
 export class OutputAccumulator {
   private readonly _buffer = new RankBuffer(UNBOUNDED);
 
-  add(msgType: OutputEvent['msgType'], content: Record<string, unknown>): void {
+  add(msgType: OutputMsgType, content: Record<string, unknown>): void {
     this._buffer.add(msgType, content);
   }
 
