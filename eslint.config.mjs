@@ -25,6 +25,21 @@ export default tseslint.config(
         'error',
         { argsIgnorePattern: '^_', ignoreRestSiblings: true }
       ],
+      // JupyterLab's convention: private members, and only they, start with an underscore.
+      '@typescript-eslint/naming-convention': [
+        'error',
+        {
+          selector: ['classProperty', 'classMethod', 'accessor', 'parameterProperty'],
+          modifiers: ['private'],
+          format: null,
+          leadingUnderscore: 'require'
+        },
+        {
+          selector: ['classProperty', 'classMethod', 'accessor', 'parameterProperty'],
+          format: null,
+          leadingUnderscore: 'forbid'
+        }
+      ],
       eqeqeq: 'error',
       curly: 'error'
     }

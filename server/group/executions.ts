@@ -31,9 +31,9 @@ interface Entry {
 
 /** Every execution's summary and outputs, bounded in count and in bytes. */
 export class ExecutionStore {
-  private entries = new Map<string, Entry>();
+  private _entries = new Map<string, Entry>();
 
-  constructor(private readonly limits: ExecutionLimits = DEFAULT_LIMITS) {}
+  constructor(private readonly _limits: ExecutionLimits = DEFAULT_LIMITS) {}
 
   create(ranks: number[], cell?: CellRef): ExecutionSummary {
     const summary: ExecutionSummary = {
@@ -47,8 +47,8 @@ export class ExecutionStore {
       rankEndedAt: {},
       nextSeq: 0
     };
-    this.entries.set(summary.id, { summary, outputs: [], sizes: [], bytes: 0, dropped: 0 });
-    this.evict();
+    this._entries.set(summary.id, { summary, outputs: [], sizes: [], bytes: 0, dropped: 0 });
+    this._evict();
     return summary;
   }
 
@@ -56,14 +56,14 @@ export class ExecutionStore {
    * Forget the oldest finished executions beyond the limit. Queued and running ones are never
    * forgotten: their outputs and their end must still reach the clients.
    */
-  private evict(): void {
-    let excess = this.entries.size - this.limits.maxExecutions;
-    for (const [id, entry] of this.entries) {
+  private _evict(): void {
+    let excess = this._entries.size - this._limits.maxExecutions;
+    for (const [id, entry] of this._entries) {
       if (excess <= 0) {
         break;
       }
       if (entry.summary.status !== 'running') {
-        this.entries.delete(id);
+        this._entries.delete(id);
         excess--;
       }
     }
@@ -80,7 +80,7 @@ export class ExecutionStore {
     msgType: OutputMsgType,
     content: Record<string, unknown>
   ): OutputEvent | null {
-    const entry = this.entries.get(execution);
+    const entry = this._entries.get(execution);
     if (!entry) {
       return null;
     }
@@ -93,7 +93,7 @@ export class ExecutionStore {
     entry.outputs.push(event);
     entry.sizes.push(size);
     entry.bytes += size;
-    while (entry.bytes > this.limits.maxBytesPerExecution && entry.outputs.length > 1) {
+    while (entry.bytes > this._limits.maxBytesPerExecution && entry.outputs.length > 1) {
       entry.outputs.shift();
       entry.bytes -= entry.sizes.shift() ?? 0;
       entry.dropped++;
@@ -107,7 +107,7 @@ export class ExecutionStore {
     status: ExecutionStatus,
     executionCount: number | null
   ): ExecutionSummary | null {
-    const entry = this.entries.get(execution);
+    const entry = this._entries.get(execution);
     if (entry) {
       entry.summary.rankStatus[rank] = status;
       entry.summary.executionCount[rank] = executionCount;
@@ -117,7 +117,7 @@ export class ExecutionStore {
   }
 
   get(execution: string): ExecutionSummary | null {
-    return this.entries.get(execution)?.summary ?? null;
+    return this._entries.get(execution)?.summary ?? null;
   }
 
   finish(
@@ -125,7 +125,7 @@ export class ExecutionStore {
     failure?: string,
     failedRank?: ExecutionSummary['failedRank']
   ): ExecutionSummary | null {
-    const entry = this.entries.get(execution);
+    const entry = this._entries.get(execution);
     if (!entry || entry.summary.status !== 'running') {
       return null; // unknown, or ended already (a stop ended it before its ranks did)
     }
@@ -146,16 +146,16 @@ export class ExecutionStore {
 
   /** Every kept execution's summary, oldest first. */
   list(): ExecutionSummary[] {
-    return [...this.entries.values()].map(e => e.summary);
+    return [...this._entries.values()].map(e => e.summary);
   }
 
   running(): ExecutionSummary[] {
-    return [...this.entries.values()].map(e => e.summary).filter(s => s.status === 'running');
+    return [...this._entries.values()].map(e => e.summary).filter(s => s.status === 'running');
   }
 
   /** Outputs with seq >= since, for a client catching up; null for an unknown execution. */
   record(execution: string, since = 0): ExecutionRecord | null {
-    const entry = this.entries.get(execution);
+    const entry = this._entries.get(execution);
     if (!entry) {
       return null;
     }

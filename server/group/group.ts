@@ -110,54 +110,54 @@ const PROBLEM_TEXT: Record<RankProblem['kind'], (rank: number) => string> = {
  * folder and GPUs, hands them their ranks instead of starting Python and torch again.
  */
 export class DdpGroup {
-  private state: GroupState = 'stopped';
-  private ranks: Rank[] = [];
-  private shape: GroupShape | null = null;
-  private device: 'gpu' | 'cpu' | null = null;
-  private spec: KernelSpec | null = null;
-  private backend: 'nccl' | 'gloo' | null = null;
-  private notices: string[] = [];
-  private failure: Failure | null = null;
-  private lastRequest: StartGroupRequest = {};
-  private lastPlan: Plan | null = null;
+  private _state: GroupState = 'stopped';
+  private _ranks: Rank[] = [];
+  private _shape: GroupShape | null = null;
+  private _device: 'gpu' | 'cpu' | null = null;
+  private _spec: KernelSpec | null = null;
+  private _backend: 'nccl' | 'gloo' | null = null;
+  private _notices: string[] = [];
+  private _failure: Failure | null = null;
+  private _lastRequest: StartGroupRequest = {};
+  private _lastPlan: Plan | null = null;
   /** Bumped at every start and stop, so exits of an old generation's ranks are ignored. */
-  private generation = 0;
-  private readonly executions = new ExecutionStore();
+  private _generation = 0;
+  private readonly _executions = new ExecutionStore();
   /** execute_request msg_id → the execution and rank it belongs to. */
-  private readonly requests = new Map<string, { execution: string; rank: number }>();
-  private readonly pool: WarmPool;
-  private readonly watch: RankWatch;
+  private readonly _requests = new Map<string, { execution: string; rank: number }>();
+  private readonly _pool: WarmPool;
+  private readonly _watch: RankWatch;
   /** By `${kind} ${rank}`. */
-  private readonly problems = new Map<string, RankProblem>();
+  private readonly _problems = new Map<string, RankProblem>();
   /** Executions with a telling of their ranks' ends pending (tellRankEnds). */
-  private readonly rankEndsTold = new Set<string>();
+  private readonly _rankEndsTold = new Set<string>();
   /** Set while the ranks are being ended (a stop, a rank's death): no new work is taken. */
-  private ending = false;
+  private _ending = false;
 
   constructor(
     readonly name: string,
-    private readonly env: GroupEnvironment,
-    private readonly listener: GroupListener
+    private readonly _env: GroupEnvironment,
+    private readonly _listener: GroupListener
   ) {
-    this.pool = new WarmPool({ runtimeDir: env.runtimeDir, python: env.python });
-    this.watch = new RankWatch(
-      () => this.busyKernels(),
-      (rank, health) => this.onRankHealth(rank, health),
-      env.watchTimes
+    this._pool = new WarmPool({ runtimeDir: _env.runtimeDir, python: _env.python });
+    this._watch = new RankWatch(
+      () => this._busyKernels(),
+      (rank, health) => this._onRankHealth(rank, health),
+      _env.watchTimes
     );
   }
 
   summary(): GroupSummary {
     const summary: GroupSummary = {
-      state: this.state,
-      worldSize: this.ranks.length,
-      device: this.device
+      state: this._state,
+      worldSize: this._ranks.length,
+      device: this._device
     };
-    if (this.failure) {
-      summary.error = this.failure.reason;
+    if (this._failure) {
+      summary.error = this._failure.reason;
     }
-    if (this.problems.size > 0) {
-      summary.problems = [...this.problems.values()];
+    if (this._problems.size > 0) {
+      summary.problems = [...this._problems.values()];
     }
     return summary;
   }
@@ -166,45 +166,45 @@ export class DdpGroup {
     return {
       ...this.summary(),
       name: this.name,
-      kernelName: this.spec?.name ?? null,
-      backend: this.backend,
-      ranks: this.ranks.map(r => ({
+      kernelName: this._spec?.name ?? null,
+      backend: this._backend,
+      ranks: this._ranks.map(r => ({
         rank: r.rank,
         pid: r.pid,
-        cudaVisibleDevices: this.shape?.cudaVisibleDevices ?? null,
+        cudaVisibleDevices: this._shape?.cudaVisibleDevices ?? null,
         alive: r.kernel.isAlive
       })),
       notices: [
-        ...this.notices,
-        ...(this.failure?.output.length
-          ? [`Last output of rank ${this.failure.rank}:\n${this.failure.output.join('\n')}`]
+        ...this._notices,
+        ...(this._failure?.output.length
+          ? [`Last output of rank ${this._failure.rank}:\n${this._failure.output.join('\n')}`]
           : [])
       ]
     };
   }
 
   get worldSize(): number {
-    return this.ranks.length;
+    return this._ranks.length;
   }
 
   /** Start the ranks and resolve once they are ready (process group initialised if asked). */
   async start(request: StartGroupRequest): Promise<GroupInfo> {
-    if (this.state === 'starting' || isRunning(this.state)) {
+    if (this._state === 'starting' || isRunning(this._state)) {
       throw new ConflictError(
-        `group "${this.name}" is already ${this.state}; stop or restart it first`
+        `group "${this.name}" is already ${this._state}; stop or restart it first`
       );
     }
-    const generation = this.generation;
-    const plan = await this.plan(request);
-    if (generation !== this.generation) {
+    const generation = this._generation;
+    const plan = await this._plan(request);
+    if (generation !== this._generation) {
       throw new ConflictError(overtaken(this.name)); // a stop or another start came meanwhile
     }
-    return this.launch(request, plan);
+    return this._launch(request, plan);
   }
 
   /** End the ranks and the spares. */
   async stop(): Promise<void> {
-    await Promise.all([this.end('the group was stopped'), this.pool.clear()]);
+    await Promise.all([this._end('the group was stopped'), this._pool.clear()]);
   }
 
   /**
@@ -212,35 +212,35 @@ export class DdpGroup {
    * (resolved then, so nothing is looked up again), on the warm spares where there are.
    */
   async restart(): Promise<GroupInfo> {
-    await this.end('the group was restarted');
-    return this.launch(this.lastRequest, this.lastPlan ?? (await this.plan(this.lastRequest)));
+    await this._end('the group was restarted');
+    return this._launch(this._lastRequest, this._lastPlan ?? (await this._plan(this._lastRequest)));
   }
 
   /** Resolves once the spares now starting are warm; gives how many are. */
   sparesSettled(): Promise<number> {
-    return this.pool.settled();
+    return this._pool.settled();
   }
 
-  private async launch(request: StartGroupRequest, plan: Plan): Promise<GroupInfo> {
+  private async _launch(request: StartGroupRequest, plan: Plan): Promise<GroupInfo> {
     // Taken at once, so that a stop or start from now on overtakes this one.
-    const generation = ++this.generation;
-    this.ending = false;
-    this.state = 'starting'; // told below, once its shape is known
-    await this.killRanks();
+    const generation = ++this._generation;
+    this._ending = false;
+    this._state = 'starting'; // told below, once its shape is known
+    await this._killRanks();
     removeStaleTransferFiles();
     if (request.spares === false) {
-      await this.pool.clear();
+      await this._pool.clear();
     }
-    if (generation !== this.generation) {
+    if (generation !== this._generation) {
       throw new ConflictError(overtaken(this.name));
     }
-    this.lastRequest = request;
-    this.lastPlan = plan;
-    this.failure = null;
-    this.notices = [];
-    this.spec = plan.spec;
-    this.device = plan.device;
-    this.shape = {
+    this._lastRequest = request;
+    this._lastPlan = plan;
+    this._failure = null;
+    this._notices = [];
+    this._spec = plan.spec;
+    this._device = plan.device;
+    this._shape = {
       worldSize: plan.worldSize,
       masterPort: null,
       cudaVisibleDevices: plan.cudaVisibleDevices,
@@ -251,45 +251,45 @@ export class DdpGroup {
       cwd: plan.cwd,
       env: sharedEnvironment(plan.cudaVisibleDevices)
     };
-    this.setState('starting');
+    this._setState('starting');
     let torch: boolean;
     try {
-      await this.spawnRanks(generation, recipe);
-      torch = await this.initialise(request, generation);
+      await this._spawnRanks(generation, recipe);
+      torch = await this._initialise(request, generation);
     } catch (err) {
-      if (generation !== this.generation) {
+      if (generation !== this._generation) {
         // A stop() or a new start() took over meanwhile: a conflict, not a failure.
         throw new ConflictError(overtaken(this.name));
       }
-      this.generation++;
-      await this.killRanks();
+      this._generation++;
+      await this._killRanks();
       const failed =
         err instanceof RankFailedError ? err : new RankFailedError((err as Error).message);
-      this.failure = failed.failure;
-      this.setState('failed');
+      this._failure = failed.failure;
+      this._setState('failed');
       throw failed;
     }
-    this.setState('ready');
+    this._setState('ready');
     if (torch && request.spares !== false) {
-      this.pool.fill(recipe, plan.worldSize);
+      this._pool.fill(recipe, plan.worldSize);
     }
     return this.info();
   }
 
   /** End the ranks; every execution still running (or queued) ends as aborted, saying `why`. */
-  private async end(why: string): Promise<void> {
-    this.generation++;
-    this.ending = true;
-    this.watch.stop();
-    await this.killRanks();
+  private async _end(why: string): Promise<void> {
+    this._generation++;
+    this._ending = true;
+    this._watch.stop();
+    await this._killRanks();
     removeStaleTransferFiles(); // a rank killed mid-pull leaves its half-written file
-    this.abortRunning(why);
-    this.ranks = [];
-    this.failure = null;
-    this.problems.clear();
-    this.backend = null;
-    this.device = null;
-    this.setState('stopped');
+    this._abortRunning(why);
+    this._ranks = [];
+    this._failure = null;
+    this._problems.clear();
+    this._backend = null;
+    this._device = null;
+    this._setState('stopped');
   }
 
   /**
@@ -298,56 +298,56 @@ export class DdpGroup {
    * a problem, so that the user (or a headless run) knows that only a restart frees it.
    */
   async interrupt(): Promise<void> {
-    this.requireRunning();
-    const generation = this.generation;
+    this._requireRunning();
+    const generation = this._generation;
     const sent = Date.now();
-    const running = this.executions.running();
+    const running = this._executions.running();
     for (const summary of running) {
       summary.interruptedAt = sent;
     }
-    await Promise.allSettled(this.ranks.map(r => r.kernel.interrupt()));
+    await Promise.allSettled(this._ranks.map(r => r.kernel.interrupt()));
     const timer = setTimeout(() => {
-      if (generation === this.generation) {
-        this.checkInterrupted(running, sent);
+      if (generation === this._generation) {
+        this._checkInterrupted(running, sent);
       }
-    }, this.env.interruptGraceMs ?? INTERRUPT_GRACE_MS);
+    }, this._env.interruptGraceMs ?? INTERRUPT_GRACE_MS);
     timer.unref();
   }
 
-  private checkInterrupted(summaries: ExecutionSummary[], sent: number): void {
+  private _checkInterrupted(summaries: ExecutionSummary[], sent: number): void {
     let any = false;
     for (const summary of summaries) {
-      const stuck = this.stillRunning(summary);
+      const stuck = this._stillRunning(summary);
       if (summary.status !== 'running' || summary.interruptedAt !== sent || stuck.length === 0) {
         continue;
       }
       summary.interruptIgnored = stuck;
       for (const rank of stuck) {
-        this.addProblem(rank, 'interrupt-ignored');
+        this._addProblem(rank, 'interrupt-ignored');
       }
-      this.listener.execution(summary);
+      this._listener.execution(summary);
       any = true;
     }
     if (any) {
-      this.listener.group(this.info());
+      this._listener.group(this.info());
     }
   }
 
   /** Run code on all ranks (or some); outputs and the summary arrive through the listener. */
   execute(request: ExecuteRequest): ExecutionSummary {
-    this.requireRunning();
+    this._requireRunning();
     const ranks = this.checkRanks(request.ranks);
-    const summary = this.executions.create(ranks, request.cell);
-    this.listener.execution(summary);
-    this.setState('busy');
-    this.watch.start();
-    const generation = this.generation;
+    const summary = this._executions.create(ranks, request.cell);
+    this._listener.execution(summary);
+    this._setState('busy');
+    this._watch.start();
+    const generation = this._generation;
     const runs = ranks.map(async rank => {
       // A cell on every rank may make the process group again (jupyter_ddp_rank.compat).
-      const { msgId, done } = this.ranks[rank].kernel.execute(request.code, {
-        metadata: { jupyterDdpAllRanks: ranks.length === this.ranks.length }
+      const { msgId, done } = this._ranks[rank].kernel.execute(request.code, {
+        metadata: { jupyterDdpAllRanks: ranks.length === this._ranks.length }
       });
-      this.requests.set(msgId, { execution: summary.id, rank });
+      this._requests.set(msgId, { execution: summary.id, rank });
       let status: 'ok' | 'error' | 'aborted' = 'aborted';
       let count: number | null = null;
       try {
@@ -362,19 +362,19 @@ export class DdpGroup {
           throw err;
         }
       } finally {
-        this.requests.delete(msgId);
+        this._requests.delete(msgId);
       }
-      this.executions.finishRank(summary.id, rank, status, count);
+      this._executions.finishRank(summary.id, rank, status, count);
       // A rank that finished is answering again.
       for (const kind of ['interrupt-ignored', 'unresponsive', 'blocked']) {
-        this.problems.delete(`${kind} ${rank}`);
+        this._problems.delete(`${kind} ${rank}`);
       }
-      this.tellRankEnds(summary, generation);
+      this._tellRankEnds(summary, generation);
     });
     void Promise.all(runs).then(() => {
       // After a stop or restart, end() ends it (as aborted, saying why), not its killed ranks.
-      if (generation === this.generation) {
-        this.complete(summary.id);
+      if (generation === this._generation) {
+        this._complete(summary.id);
       }
     });
     return summary;
@@ -385,57 +385,57 @@ export class DdpGroup {
    * runs then, so that a rank straggling after the others stands out; a cell whose ranks end
    * together (most cells) costs no message for it.
    */
-  private tellRankEnds(summary: ExecutionSummary, generation: number): void {
-    if (summary.status !== 'running' || this.rankEndsTold.has(summary.id)) {
+  private _tellRankEnds(summary: ExecutionSummary, generation: number): void {
+    if (summary.status !== 'running' || this._rankEndsTold.has(summary.id)) {
       return;
     }
-    this.rankEndsTold.add(summary.id);
+    this._rankEndsTold.add(summary.id);
     setTimeout(() => {
-      this.rankEndsTold.delete(summary.id);
-      if (summary.status === 'running' && generation === this.generation) {
-        this.listener.execution(summary);
+      this._rankEndsTold.delete(summary.id);
+      if (summary.status === 'running' && generation === this._generation) {
+        this._listener.execution(summary);
       }
     }, RANK_END_NOTICE_MS).unref();
   }
 
   /** Load a transfer file into the chosen ranks' namespaces (default all), or into none. */
   async push(request: PushRequest): Promise<PushResult> {
-    this.requireRunning();
-    return transfers.push(this.kernelsOf(this.checkRanks(request.ranks)), request.file);
+    this._requireRunning();
+    return transfers.push(this._kernelsOf(this.checkRanks(request.ranks)), request.file);
   }
 
   /** One rank writes the named values to a transfer file. */
   async pull(request: PullRequest): Promise<PullResult> {
-    this.requireRunning();
+    this._requireRunning();
     const [rank] = this.checkRanks([request.rank ?? 0]);
-    return transfers.pull(this.ranks[rank].kernel, rank, request.names);
+    return transfers.pull(this._ranks[rank].kernel, rank, request.names);
   }
 
   /** Run a transfer file's function on the chosen ranks (default all) at once. */
   async call(request: CallRequest): Promise<CallResult> {
-    this.requireRunning();
-    return transfers.call(this.kernelsOf(this.checkRanks(request.ranks)), request.file);
+    this._requireRunning();
+    return transfers.call(this._kernelsOf(this.checkRanks(request.ranks)), request.file);
   }
 
-  private kernelsOf(ranks: number[]): Map<number, Kernel> {
-    return new Map(ranks.map(rank => [rank, this.ranks[rank].kernel]));
+  private _kernelsOf(ranks: number[]): Map<number, Kernel> {
+    return new Map(ranks.map(rank => [rank, this._ranks[rank].kernel]));
   }
 
   /** Kept executions' summaries, oldest first (a reloaded page finds its running cells here). */
   listExecutions(): ExecutionSummary[] {
-    return this.executions.list();
+    return this._executions.list();
   }
 
   record(execution: string, since?: number) {
-    return this.executions.record(execution, since);
+    return this._executions.record(execution, since);
   }
 
   /** Validate a start request against the machine before touching anything. */
-  private async plan(request: StartGroupRequest): Promise<Plan> {
+  private async _plan(request: StartGroupRequest): Promise<Plan> {
     const spec = await getKernelSpec(request.kernelName ?? 'python3').catch((err: unknown) => {
       throw new BadRequestError((err as Error).message, 'kernelName');
     });
-    const cwd = folderInside(this.env.rootDir, request.cwd ?? '.');
+    const cwd = folderInside(this._env.rootDir, request.cwd ?? '.');
     if (cwd === null) {
       throw new BadRequestError(
         `cwd "${request.cwd}" is not a folder inside the served root`,
@@ -476,21 +476,21 @@ export class DdpGroup {
     };
   }
 
-  private async spawnRanks(generation: number, recipe: SpareRecipe): Promise<void> {
-    const shape = this.shape!;
-    this.ranks = [];
+  private async _spawnRanks(generation: number, recipe: SpareRecipe): Promise<void> {
+    const shape = this._shape!;
+    this._ranks = [];
     const started = await Promise.allSettled(
-      Array.from({ length: shape.worldSize }, (_, rank) => this.startRank(rank, recipe))
+      Array.from({ length: shape.worldSize }, (_, rank) => this._startRank(rank, recipe))
     );
     const kernels = started.flatMap(r => (r.status === 'fulfilled' ? [r.value] : []));
-    if (generation !== this.generation) {
+    if (generation !== this._generation) {
       await Promise.all(kernels.map(k => k.kill()));
       throw new ConflictError('the group was stopped while starting');
     }
     for (const [rank, result] of started.entries()) {
       if (result.status === 'fulfilled') {
-        this.ranks.push({ rank, kernel: result.value, pid: null });
-        void result.value.exited.then(exit => this.onRankExit(generation, rank, exit));
+        this._ranks.push({ rank, kernel: result.value, pid: null });
+        void result.value.exited.then(exit => this._onRankExit(generation, rank, exit));
       }
     }
     const failed = started.findIndex(r => r.status === 'rejected');
@@ -503,17 +503,17 @@ export class DdpGroup {
    * A rank's kernel: a warm spare, given the rank's torchrun environment before anything touches
    * CUDA, or else (no spare, or it died meanwhile) a new kernel started with that environment.
    */
-  private async startRank(rank: number, recipe: SpareRecipe): Promise<Kernel> {
+  private async _startRank(rank: number, recipe: SpareRecipe): Promise<Kernel> {
     const label = `rank ${rank}`;
-    const env = rankEnvironment(rank, this.shape!);
-    const onIopub = (msg: JupyterMessage) => this.onIopub(rank, msg);
-    const spare = await this.pool.take(recipe)?.catch(() => null);
+    const env = rankEnvironment(rank, this._shape!);
+    const onIopub = (msg: JupyterMessage) => this._onIopub(rank, msg);
+    const spare = await this._pool.take(recipe)?.catch(() => null);
     if (spare) {
       try {
         spare.adopt(label, onIopub);
         await withTimeout(
           callRank(spare, 'setEnvironment', { env }),
-          this.startStepMs,
+          this._startStepMs,
           `${label}: no answer`
         );
         return spare;
@@ -524,17 +524,17 @@ export class DdpGroup {
     return Kernel.start({
       spec: recipe.spec,
       label,
-      runtimeDir: this.env.runtimeDir,
+      runtimeDir: this._env.runtimeDir,
       cwd: recipe.cwd,
       env,
-      python: this.env.python,
+      python: this._env.python,
       onIopub,
-      readyTimeoutMs: this.startStepMs
+      readyTimeoutMs: this._startStepMs
     });
   }
 
-  private get startStepMs(): number {
-    return this.env.startStepTimeoutMs ?? START_STEP_TIMEOUT_MS;
+  private get _startStepMs(): number {
+    return this._env.startStepTimeoutMs ?? START_STEP_TIMEOUT_MS;
   }
 
   /**
@@ -542,40 +542,40 @@ export class DdpGroup {
    * the private runtime folder (nothing listens on any interface for it). Each step is bounded and
    * a rank that fails it is named. Resolves with whether torch is importable on the ranks.
    */
-  private async initialise(request: StartGroupRequest, generation: number): Promise<boolean> {
-    const prepared = await this.everyRank('importing torch', async r => {
+  private async _initialise(request: StartGroupRequest, generation: number): Promise<boolean> {
+    const prepared = await this._everyRank('importing torch', async r => {
       const info = await callRank(r.kernel, 'prepare', {});
       r.pid = info.pid;
       return info;
     });
-    if (generation !== this.generation) {
+    if (generation !== this._generation) {
       throw new ConflictError('the group was stopped while starting');
     }
     // torchrun's MASTER_PORT, for code that reads it; our own rendezvous needs no port.
     const port = await freeLoopbackPort();
-    this.shape!.masterPort = port;
+    this._shape!.masterPort = port;
     const torch = prepared[0];
     if (!torch.torch || request.initProcessGroup === false) {
-      await this.everyRank('setting its environment', r =>
+      await this._everyRank('setting its environment', r =>
         callRank(r.kernel, 'setEnvironment', { env: { MASTER_PORT: String(port) } })
       );
       if (!torch.torch) {
-        this.backend = null;
-        this.notices.push(
+        this._backend = null;
+        this._notices.push(
           `torch is not importable on the ranks (${torch.error}); they run as a plain parallel kernel pool.`
         );
         return false;
       }
-      this.notices.push('The torch process group was not initialised (initProcessGroup: false).');
+      this._notices.push('The torch process group was not initialised (initProcessGroup: false).');
       return true;
     }
-    const backend = this.device === 'gpu' ? 'nccl' : 'gloo';
+    const backend = this._device === 'gpu' ? 'nccl' : 'gloo';
     const timeout = request.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
-    const store = path.join(this.env.runtimeDir, `rendezvous-${this.shape!.runId}`);
-    await this.everyRank('initialising the process group', r =>
+    const store = path.join(this._env.runtimeDir, `rendezvous-${this._shape!.runId}`);
+    await this._everyRank('initialising the process group', r =>
       callRank(r.kernel, 'initProcessGroup', { backend, timeout, store, port })
     );
-    this.backend = backend;
+    this._backend = backend;
     return true;
   }
 
@@ -584,14 +584,14 @@ export class DdpGroup {
    * answer in time fails the start, named with why: a stopped process (no heartbeat) is named
    * before the ranks that merely wait for it.
    */
-  private async everyRank<T>(what: string, work: (r: Rank) => Promise<T>): Promise<T[]> {
-    const limitMs = this.startStepMs;
+  private async _everyRank<T>(what: string, work: (r: Rank) => Promise<T>): Promise<T[]> {
+    const limitMs = this._startStepMs;
     const done = new Set<number>();
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => void this.lateRanks(what, limitMs, done).then(reject), limitMs);
+      timer = setTimeout(() => void this._lateRanks(what, limitMs, done).then(reject), limitMs);
     });
-    const steps = this.ranks.map(r =>
+    const steps = this._ranks.map(r =>
       work(r).then(
         value => {
           done.add(r.rank);
@@ -609,8 +609,8 @@ export class DdpGroup {
     }
   }
 
-  private async lateRanks(what: string, limitMs: number, done: Set<number>): Promise<Error> {
-    const late = this.ranks.filter(r => !done.has(r.rank));
+  private async _lateRanks(what: string, limitMs: number, done: Set<number>): Promise<Error> {
+    const late = this._ranks.filter(r => !done.has(r.rank));
     const beats = await Promise.all(late.map(r => r.kernel.ping()));
     const silent = late.filter((_, i) => !beats[i]);
     const named = silent.length > 0 ? silent : late;
@@ -627,93 +627,93 @@ export class DdpGroup {
     });
   }
 
-  private onIopub(rank: number, msg: JupyterMessage): void {
-    const request = this.requests.get(parentId(msg) ?? '');
+  private _onIopub(rank: number, msg: JupyterMessage): void {
+    const request = this._requests.get(parentId(msg) ?? '');
     if (!request || !isOutputMsgType(msg.header.msg_type)) {
       return;
     }
-    const event = this.executions.addOutput(
+    const event = this._executions.addOutput(
       request.execution,
       rank,
       msg.header.msg_type,
       msg.content
     );
     if (event) {
-      this.listener.output(event, msg.rawContent);
+      this._listener.output(event, msg.rawContent);
     }
   }
 
-  private onRankExit(generation: number, rank: number, exit: KernelExit): void {
-    if (generation !== this.generation || this.failure) {
+  private _onRankExit(generation: number, rank: number, exit: KernelExit): void {
+    if (generation !== this._generation || this._failure) {
       return;
     }
     const reason = `rank ${rank} exited (${describeExit(exit)})`;
-    this.failure = { reason, rank, output: exit.output };
-    this.ending = true;
-    this.watch.stop();
+    this._failure = { reason, rank, output: exit.output };
+    this._ending = true;
+    this._watch.stop();
     // The survivors would block in their next collective: end them now.
-    void this.killRanks().then(() => {
-      if (generation === this.generation) {
-        this.abortRunning(reason);
-        this.problems.clear();
-        this.setState('failed');
+    void this._killRanks().then(() => {
+      if (generation === this._generation) {
+        this._abortRunning(reason);
+        this._problems.clear();
+        this._setState('failed');
       }
     });
   }
 
-  private complete(execution: string): void {
-    const summary = this.executions.finish(execution, this.failure?.reason, this.failedRank());
+  private _complete(execution: string): void {
+    const summary = this._executions.finish(execution, this._failure?.reason, this._failedRank());
     if (summary) {
-      this.listener.execution(summary);
+      this._listener.execution(summary);
     }
-    if (this.state === 'busy' && !this.failure && this.executions.running().length === 0) {
-      this.watch.stop();
-      this.problems.clear();
-      this.setState('ready');
-    } else if (this.state === 'busy') {
-      this.listener.group(this.info());
+    if (this._state === 'busy' && !this._failure && this._executions.running().length === 0) {
+      this._watch.stop();
+      this._problems.clear();
+      this._setState('ready');
+    } else if (this._state === 'busy') {
+      this._listener.group(this.info());
     }
   }
 
-  private failedRank(): ExecutionSummary['failedRank'] {
-    return this.failure?.rank !== null && this.failure?.rank !== undefined
-      ? { rank: this.failure.rank, lastOutput: this.failure.output }
+  private _failedRank(): ExecutionSummary['failedRank'] {
+    return this._failure?.rank !== null && this._failure?.rank !== undefined
+      ? { rank: this._failure.rank, lastOutput: this._failure.output }
       : undefined;
   }
 
-  private abortRunning(reason: string): void {
-    for (const summary of this.executions.running()) {
+  private _abortRunning(reason: string): void {
+    for (const summary of this._executions.running()) {
       for (const rank of summary.ranks) {
         summary.rankStatus[rank] ??= 'aborted';
       }
-      const done = this.executions.finish(summary.id, reason, this.failedRank());
+      const done = this._executions.finish(summary.id, reason, this._failedRank());
       if (done) {
-        this.listener.execution(done);
+        this._listener.execution(done);
       }
     }
   }
 
   /** The kernels of the ranks that are running a cell now. */
-  private busyKernels(): Map<number, Kernel> {
-    const busy = new Set(this.executions.running().flatMap(s => this.stillRunning(s)));
-    return new Map(this.ranks.filter(r => busy.has(r.rank)).map(r => [r.rank, r.kernel]));
+  private _busyKernels(): Map<number, Kernel> {
+    const busy = new Set(this._executions.running().flatMap(s => this._stillRunning(s)));
+    return new Map(this._ranks.filter(r => busy.has(r.rank)).map(r => [r.rank, r.kernel]));
   }
 
-  private stillRunning(summary: ExecutionSummary): number[] {
+  private _stillRunning(summary: ExecutionSummary): number[] {
     return summary.ranks.filter(rank => summary.rankStatus[rank] === undefined);
   }
 
-  private onRankHealth(rank: number, health: RankHealth): void {
-    this.problems.delete(`unresponsive ${rank}`);
-    this.problems.delete(`blocked ${rank}`);
+  private _onRankHealth(rank: number, health: RankHealth): void {
+    this._problems.delete(`unresponsive ${rank}`);
+    this._problems.delete(`blocked ${rank}`);
     if (health) {
-      this.addProblem(rank, health);
+      this._addProblem(rank, health);
     }
-    this.listener.group(this.info());
+    this._listener.group(this.info());
   }
 
-  private addProblem(rank: number, kind: RankProblem['kind']): void {
-    this.problems.set(`${kind} ${rank}`, {
+  private _addProblem(rank: number, kind: RankProblem['kind']): void {
+    this._problems.set(`${kind} ${rank}`, {
       rank,
       kind,
       since: Date.now(),
@@ -721,22 +721,24 @@ export class DdpGroup {
     });
   }
 
-  private async killRanks(): Promise<void> {
-    await Promise.all(this.ranks.map(r => r.kernel.kill()));
-    if (this.shape) {
-      fs.rmSync(path.join(this.env.runtimeDir, `rendezvous-${this.shape.runId}`), { force: true });
+  private async _killRanks(): Promise<void> {
+    await Promise.all(this._ranks.map(r => r.kernel.kill()));
+    if (this._shape) {
+      fs.rmSync(path.join(this._env.runtimeDir, `rendezvous-${this._shape.runId}`), {
+        force: true
+      });
     }
   }
 
   /** The ranks named (all by default), each existing and named once. */
   checkRanks(ranks?: number[]): number[] {
     if (ranks === undefined) {
-      return this.ranks.map(r => r.rank);
+      return this._ranks.map(r => r.rank);
     }
     for (const rank of ranks) {
-      if (!Number.isInteger(rank) || rank < 0 || rank >= this.ranks.length) {
+      if (!Number.isInteger(rank) || rank < 0 || rank >= this._ranks.length) {
         throw new NotFoundError(
-          `rank ${rank} does not exist: group "${this.name}" has ranks 0-${this.ranks.length - 1}`
+          `rank ${rank} does not exist: group "${this.name}" has ranks 0-${this._ranks.length - 1}`
         );
       }
     }
@@ -746,23 +748,23 @@ export class DdpGroup {
     return ranks;
   }
 
-  private requireRunning(): void {
-    if (!isRunning(this.state)) {
+  private _requireRunning(): void {
+    if (!isRunning(this._state)) {
       throw new ConflictError(
-        `group "${this.name}" is ${this.state}${this.failure ? ` (${this.summary().error})` : ''}; start it first`
+        `group "${this.name}" is ${this._state}${this._failure ? ` (${this.summary().error})` : ''}; start it first`
       );
     }
-    if (this.ending) {
+    if (this._ending) {
       throw new ConflictError(`group "${this.name}" is stopping`);
     }
   }
 
-  private setState(state: GroupState): void {
-    this.state = state;
+  private _setState(state: GroupState): void {
+    this._state = state;
     if (state === 'stopped' || state === 'failed') {
-      this.watch.stop();
+      this._watch.stop();
     }
-    this.listener.group(this.info());
+    this._listener.group(this.info());
   }
 }
 

@@ -32,65 +32,65 @@ interface Heard {
  * is reported once; nothing is stopped.
  */
 export class RankWatch {
-  private timer: NodeJS.Timeout | null = null;
+  private _timer: NodeJS.Timeout | null = null;
   /** Ranks busy at the last tick, since when they were heard. */
-  private heard = new Map<number, Heard>();
-  private asking = new Set<number>();
+  private _heard = new Map<number, Heard>();
+  private _asking = new Set<number>();
 
   constructor(
-    private readonly ranks: () => ReadonlyMap<number, Kernel>,
-    private readonly report: (rank: number, health: RankHealth) => void,
-    private readonly times: RankWatchTimes = DEFAULT_WATCH_TIMES
+    private readonly _ranks: () => ReadonlyMap<number, Kernel>,
+    private readonly _report: (rank: number, health: RankHealth) => void,
+    private readonly _times: RankWatchTimes = DEFAULT_WATCH_TIMES
   ) {}
 
   /** Watch the busy ranks until stop(); a rank is watched from when it is first seen busy. */
   start(): void {
-    this.timer ??= setInterval(() => this.tick(), this.times.intervalMs);
-    this.timer.unref();
+    this._timer ??= setInterval(() => this._tick(), this._times.intervalMs);
+    this._timer.unref();
   }
 
   /** Stop asking; ranks reported unwell are reported well again (their cell has ended). */
   stop(): void {
-    if (this.timer) {
-      clearInterval(this.timer);
-      this.timer = null;
+    if (this._timer) {
+      clearInterval(this._timer);
+      this._timer = null;
     }
-    for (const rank of [...this.heard.keys()]) {
-      this.forget(rank);
+    for (const rank of [...this._heard.keys()]) {
+      this._forget(rank);
     }
   }
 
-  private tick(): void {
-    const busy = this.ranks();
-    for (const rank of [...this.heard.keys()]) {
+  private _tick(): void {
+    const busy = this._ranks();
+    for (const rank of [...this._heard.keys()]) {
       if (!busy.has(rank)) {
-        this.forget(rank); // its cell ended: it answered
+        this._forget(rank); // its cell ended: it answered
       }
     }
     const now = Date.now();
     for (const [rank, kernel] of busy) {
-      if (!this.heard.has(rank)) {
-        this.heard.set(rank, { heartbeat: now, control: now, health: null });
+      if (!this._heard.has(rank)) {
+        this._heard.set(rank, { heartbeat: now, control: now, health: null });
       }
-      if (!this.asking.has(rank) && kernel.isAlive) {
-        this.asking.add(rank);
-        void this.ask(rank, kernel).finally(() => this.asking.delete(rank));
+      if (!this._asking.has(rank) && kernel.isAlive) {
+        this._asking.add(rank);
+        void this._ask(rank, kernel).finally(() => this._asking.delete(rank));
       }
     }
   }
 
-  private forget(rank: number): void {
-    const heard = this.heard.get(rank);
-    this.heard.delete(rank);
+  private _forget(rank: number): void {
+    const heard = this._heard.get(rank);
+    this._heard.delete(rank);
     if (heard?.health) {
-      this.report(rank, null);
+      this._report(rank, null);
     }
   }
 
-  private async ask(rank: number, kernel: Kernel): Promise<void> {
+  private async _ask(rank: number, kernel: Kernel): Promise<void> {
     const beats = await kernel.ping();
-    const answers = beats && (await kernel.answersControl(this.times.intervalMs));
-    const heard = this.heard.get(rank);
+    const answers = beats && (await kernel.answersControl(this._times.intervalMs));
+    const heard = this._heard.get(rank);
     if (!heard) {
       return; // no longer watched: stopped, or its cell ended meanwhile
     }
@@ -102,14 +102,14 @@ export class RankWatch {
       heard.control = now;
     }
     const health: RankHealth =
-      now - heard.heartbeat >= this.times.unresponsiveMs
+      now - heard.heartbeat >= this._times.unresponsiveMs
         ? 'unresponsive'
-        : now - heard.control >= this.times.blockedMs
+        : now - heard.control >= this._times.blockedMs
           ? 'blocked'
           : null;
     if (health !== heard.health) {
       heard.health = health;
-      this.report(rank, health);
+      this._report(rank, health);
     }
   }
 }

@@ -6,14 +6,14 @@ import { DdpGroup, GroupEnvironment } from './group';
  * events go to `broadcast` (the WebSocket clients).
  */
 export class Groups {
-  private readonly groups = new Map<string, DdpGroup>();
+  private readonly _groups = new Map<string, DdpGroup>();
 
   constructor(
     env: GroupEnvironment,
     broadcast: (message: ServerMessage, rawContent?: Buffer) => void
   ) {
     const name = DEFAULT_GROUP;
-    this.groups.set(
+    this._groups.set(
       name,
       new DdpGroup(name, env, {
         group: info => broadcast({ type: 'group', group: info }),
@@ -24,18 +24,18 @@ export class Groups {
   }
 
   get(name: string): DdpGroup | undefined {
-    return this.groups.get(name);
+    return this._groups.get(name);
   }
 
   get default(): DdpGroup {
-    return this.groups.get(DEFAULT_GROUP)!;
+    return this._groups.get(DEFAULT_GROUP)!;
   }
 
   names(): string[] {
-    return [...this.groups.keys()];
+    return [...this._groups.keys()];
   }
 
   async stopAll(): Promise<void> {
-    await Promise.all([...this.groups.values()].map(g => g.stop()));
+    await Promise.all([...this._groups.values()].map(g => g.stop()));
   }
 }

@@ -41,27 +41,27 @@ interface Spare {
  * dropped only, so that a broken kernelspec cannot spin.
  */
 export class WarmPool {
-  private spares: Spare[] = [];
-  private key: string | null = null;
-  private recipe: SpareRecipe | null = null;
-  private size = 0;
-  private started = 0;
+  private _spares: Spare[] = [];
+  private _key: string | null = null;
+  private _recipe: SpareRecipe | null = null;
+  private _size = 0;
+  private _started = 0;
 
-  constructor(private readonly options: WarmPoolOptions) {}
+  constructor(private readonly _options: WarmPoolOptions) {}
 
   /** Keep `size` spares of `recipe`, starting the missing ones now; other recipes' spares end. */
   fill(recipe: SpareRecipe, size: number): void {
     const key = recipeKey(recipe);
-    if (key !== this.key) {
+    if (key !== this._key) {
       void this.clear();
-      this.key = key;
-      this.recipe = recipe;
+      this._key = key;
+      this._recipe = recipe;
     }
-    this.size = size;
-    while (this.spares.length < this.size) {
-      this.spawn();
+    this._size = size;
+    while (this._spares.length < this._size) {
+      this._spawn();
     }
-    for (const extra of this.spares.splice(this.size)) {
+    for (const extra of this._spares.splice(this._size)) {
       void end(extra);
     }
   }
@@ -73,58 +73,58 @@ export class WarmPool {
    * Undefined when there is none; the promise rejects if the spare dies or fails to warm up.
    */
   take(recipe: SpareRecipe): Promise<Kernel> | undefined {
-    if (recipeKey(recipe) !== this.key) {
+    if (recipeKey(recipe) !== this._key) {
       return undefined;
     }
     const index = [
-      this.spares.findIndex(s => s.warm),
-      this.spares.findIndex(s => s.kernel !== null)
+      this._spares.findIndex(s => s.warm),
+      this._spares.findIndex(s => s.kernel !== null)
     ].find(i => i >= 0);
-    return index === undefined ? undefined : this.spares.splice(index, 1)[0].ready;
+    return index === undefined ? undefined : this._spares.splice(index, 1)[0].ready;
   }
 
   /** Resolves once every spare now in the pool is warm (or gone); gives how many are warm. */
   async settled(): Promise<number> {
-    await Promise.allSettled(this.spares.map(s => s.ready));
-    return this.spares.filter(s => s.warm).length;
+    await Promise.allSettled(this._spares.map(s => s.ready));
+    return this._spares.filter(s => s.warm).length;
   }
 
   /** End every spare and keep none until the next fill(). */
   async clear(): Promise<void> {
-    const ending = this.spares;
-    this.spares = [];
-    this.size = 0;
-    this.key = null;
-    this.recipe = null;
+    const ending = this._spares;
+    this._spares = [];
+    this._size = 0;
+    this._key = null;
+    this._recipe = null;
     await Promise.all(ending.map(end));
   }
 
-  private spawn(): void {
+  private _spawn(): void {
     const spare = { abort: new AbortController(), kernel: null, warm: false } as Spare;
-    spare.ready = this.start(spare, this.recipe!);
+    spare.ready = this._start(spare, this._recipe!);
     spare.ready.catch((err: Error) => {
       // Dropped while still in the pool is a failure worth a word; taken or cleared is not.
-      if (this.drop(spare) && !spare.abort.signal.aborted) {
+      if (this._drop(spare) && !spare.abort.signal.aborted) {
         warn(`a warm spare kernel was dropped: ${err.message}`);
       }
     });
-    this.spares.push(spare);
+    this._spares.push(spare);
   }
 
-  private async start(spare: Spare, recipe: SpareRecipe): Promise<Kernel> {
+  private async _start(spare: Spare, recipe: SpareRecipe): Promise<Kernel> {
     const kernel = await Kernel.start({
       spec: recipe.spec,
-      label: `spare ${++this.started}`,
-      runtimeDir: this.options.runtimeDir,
+      label: `spare ${++this._started}`,
+      runtimeDir: this._options.runtimeDir,
       cwd: recipe.cwd,
       env: recipe.env,
-      python: this.options.python,
+      python: this._options.python,
       onIopub: () => undefined,
       signal: spare.abort.signal,
       readyTimeoutMs: SPARE_READY_TIMEOUT_MS
     });
     spare.kernel = kernel;
-    void kernel.exited.then(() => this.onExit(spare));
+    void kernel.exited.then(() => this._onExit(spare));
     try {
       spare.abort.signal.throwIfAborted();
       // Import torch (a failure drops the spare); this also installs the rank module.
@@ -138,20 +138,20 @@ export class WarmPool {
   }
 
   /** A spare died: if it was still in the pool, close its channels and replace it if it was warm. */
-  private onExit(spare: Spare): void {
-    if (!this.drop(spare)) {
+  private _onExit(spare: Spare): void {
+    if (!this._drop(spare)) {
       return; // taken (its owner handles it) or cleared
     }
     void spare.kernel!.kill();
     if (spare.warm) {
-      this.fill(this.recipe!, this.size);
+      this.fill(this._recipe!, this._size);
     }
   }
 
-  private drop(spare: Spare): boolean {
-    const index = this.spares.indexOf(spare);
+  private _drop(spare: Spare): boolean {
+    const index = this._spares.indexOf(spare);
     if (index >= 0) {
-      this.spares.splice(index, 1);
+      this._spares.splice(index, 1);
     }
     return index >= 0;
   }

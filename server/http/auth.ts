@@ -29,9 +29,9 @@ const CACHE_TTL_MS = 5_000;
 const CACHE_MAX = 512;
 
 export class JupyterAuthenticator implements Authenticator {
-  private cache = new Map<string, { verdict: AuthVerdict; expires: number }>();
+  private _cache = new Map<string, { verdict: AuthVerdict; expires: number }>();
 
-  constructor(private readonly jupyterUrl: string) {}
+  constructor(private readonly _jupyterUrl: string) {}
 
   async check(req: IncomingMessage): Promise<AuthVerdict> {
     const creds = credentialsOf(req);
@@ -43,15 +43,15 @@ export class JupyterAuthenticator implements Authenticator {
       };
     }
     const key = createHash('sha256').update(JSON.stringify(creds)).digest('hex');
-    const hit = this.cache.get(key);
+    const hit = this._cache.get(key);
     if (hit && hit.expires > Date.now()) {
       return hit.verdict;
     }
-    const verdict = await this.askJupyter(creds);
-    if (this.cache.size >= CACHE_MAX) {
-      this.cache.clear();
+    const verdict = await this._askJupyter(creds);
+    if (this._cache.size >= CACHE_MAX) {
+      this._cache.clear();
     }
-    this.cache.set(key, { verdict, expires: Date.now() + CACHE_TTL_MS });
+    this._cache.set(key, { verdict, expires: Date.now() + CACHE_TTL_MS });
     return verdict;
   }
 
@@ -60,14 +60,14 @@ export class JupyterAuthenticator implements Authenticator {
    * XSRF, no Origin check). A wrong token beside a valid cookie is a cookie-authenticated request,
    * as in Jupyter, so a cross-site form cannot skip the XSRF check by adding `?token=x`.
    */
-  private async askJupyter(creds: Credentials): Promise<AuthVerdict> {
+  private async _askJupyter(creds: Credentials): Promise<AuthVerdict> {
     // Jupyter names its login cookie after the Host, so it must see the Host the browser used;
     // it also refuses a Host that is not loopback unless remote access is allowed (DNS rebinding).
-    if (creds.token && (await this.status(creds.host, { token: creds.token })) === 200) {
+    if (creds.token && (await this._status(creds.host, { token: creds.token })) === 200) {
       return { ok: true, by: 'token' };
     }
     if (creds.cookie) {
-      const status = await this.status(creds.host, { cookie: creds.cookie, origin: creds.origin });
+      const status = await this._status(creds.host, { cookie: creds.cookie, origin: creds.origin });
       if (status === 200) {
         return { ok: true, by: 'cookie' };
       }
@@ -83,11 +83,11 @@ export class JupyterAuthenticator implements Authenticator {
     return { ok: false, status: 403, reason: 'The Jupyter server rejected these credentials' };
   }
 
-  private status(
+  private _status(
     host: string,
     { token, cookie, origin }: { token?: string; cookie?: string; origin?: string }
   ): Promise<number> {
-    const url = new URL('/api/status', this.jupyterUrl);
+    const url = new URL('/api/status', this._jupyterUrl);
     const headers: Record<string, string> = { host };
     if (token) {
       url.searchParams.set('token', token);

@@ -48,27 +48,27 @@ interface Client {
  * `execute` requests from the tab.
  */
 export class EventHub {
-  private wss = new WebSocketServer({ noServer: true, maxPayload: MAX_BODY_BYTES });
-  private readonly info = new WeakMap<WebSocket, Client>();
-  private readonly corked = new Set<Duplex>();
+  private _wss = new WebSocketServer({ noServer: true, maxPayload: MAX_BODY_BYTES });
+  private readonly _info = new WeakMap<WebSocket, Client>();
+  private readonly _corked = new Set<Duplex>();
 
   constructor(
-    private readonly auth: Authenticator,
-    private readonly version: string,
-    private readonly summary: () => GroupSummary,
-    private readonly execute: ExecuteHandler
+    private readonly _auth: Authenticator,
+    private readonly _version: string,
+    private readonly _summary: () => GroupSummary,
+    private readonly _execute: ExecuteHandler
   ) {}
 
   /** The connected clients. */
   get clients(): ReadonlySet<WebSocket> {
-    return this.wss.clients;
+    return this._wss.clients;
   }
 
   async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     // Jupyter's checks, Origin included (see auth.ts)
     let verdict: AuthVerdict;
     try {
-      verdict = await this.auth.check(req);
+      verdict = await this._auth.check(req);
     } catch (err) {
       return refuse(socket, 502, `The Jupyter server is unreachable (${(err as Error).message})`);
     }
@@ -76,22 +76,22 @@ export class EventHub {
       return refuse(socket, verdict.status, verdict.reason);
     }
     // counted when the upgrade completes, synchronously from here: no two can pass at once
-    if (this.wss.clients.size >= MAX_CLIENTS) {
+    if (this._wss.clients.size >= MAX_CLIENTS) {
       warn(`refused a WebSocket from ${labelOf(req)}: ${MAX_CLIENTS} are open`);
       return refuse(socket, 503, `Too many WebSockets: ${MAX_CLIENTS} are open`);
     }
     const omit = new URL(req.url ?? '/', 'http://localhost').searchParams.get('omit');
-    this.wss.handleUpgrade(req, socket, head, ws => {
+    this._wss.handleUpgrade(req, socket, head, ws => {
       const label = labelOf(req);
-      this.info.set(ws, { socket, omitted: new Set(omit ? omit.split(',') : []), label });
+      this._info.set(ws, { socket, omitted: new Set(omit ? omit.split(',') : []), label });
       // A malformed frame: ws has already sent the close code that says why (1002, 1007,
       // 1009); without this listener the error would end the whole server.
       ws.on('error', err => warn(`WebSocket from ${label} closed: ${err.message}`));
-      ws.on('message', (data, isBinary) => this.receive(ws, data, isBinary));
-      this.send(ws, {
+      ws.on('message', (data, isBinary) => this._receive(ws, data, isBinary));
+      this._send(ws, {
         type: 'hello',
-        version: this.version,
-        group: this.summary(),
+        version: this._version,
+        group: this._summary(),
         serverTime: Date.now()
       });
     });
@@ -106,58 +106,58 @@ export class EventHub {
   broadcast(message: ServerMessage, rawContent?: Buffer): void {
     const msgType = message.type === 'output' ? message.event.msgType : null;
     let data: string | Buffer | undefined;
-    for (const ws of this.wss.clients) {
+    for (const ws of this._wss.clients) {
       if (
         ws.readyState === WebSocket.OPEN &&
-        !(msgType && this.info.get(ws)?.omitted.has(msgType))
+        !(msgType && this._info.get(ws)?.omitted.has(msgType))
       ) {
         data ??= encode(message, rawContent);
-        this.send(ws, data);
+        this._send(ws, data);
       }
     }
   }
 
-  private corkForThisTurn(ws: WebSocket): void {
-    const socket = this.info.get(ws)?.socket;
-    if (!socket || this.corked.has(socket)) {
+  private _corkForThisTurn(ws: WebSocket): void {
+    const socket = this._info.get(ws)?.socket;
+    if (!socket || this._corked.has(socket)) {
       return;
     }
     socket.cork();
-    this.corked.add(socket);
+    this._corked.add(socket);
     setImmediate(() => {
-      this.corked.delete(socket);
+      this._corked.delete(socket);
       socket.uncork();
     });
   }
 
   close(): void {
-    for (const ws of this.wss.clients) {
+    for (const ws of this._wss.clients) {
       ws.terminate();
     }
-    this.wss.close();
+    this._wss.close();
   }
 
   /** Send to one client, or drop it if it has stopped reading (see MAX_BUFFERED_BYTES). */
-  private send(ws: WebSocket, data: ServerMessage | string | Buffer): void {
+  private _send(ws: WebSocket, data: ServerMessage | string | Buffer): void {
     if (ws.readyState !== WebSocket.OPEN) {
       return;
     }
     if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
       warn(
-        `dropped the WebSocket from ${this.info.get(ws)?.label}: ${ws.bufferedAmount} bytes ` +
+        `dropped the WebSocket from ${this._info.get(ws)?.label}: ${ws.bufferedAmount} bytes ` +
           'sent to it are still unread'
       );
       ws.terminate();
       return;
     }
-    this.corkForThisTurn(ws);
+    this._corkForThisTurn(ws);
     ws.send(Buffer.isBuffer(data) || typeof data === 'string' ? data : JSON.stringify(data), {
       binary: false
     });
   }
 
   /** A client's `execute`: answered to it alone, as `POST .../executions` would answer. */
-  private receive(ws: WebSocket, data: RawData, isBinary: boolean): void {
+  private _receive(ws: WebSocket, data: RawData, isBinary: boolean): void {
     let parsed: unknown;
     try {
       parsed = isBinary ? undefined : JSON.parse(String(data));
@@ -173,12 +173,15 @@ export class EventHub {
       error
     });
     if (parsed === undefined) {
-      return this.send(ws, fail(400, { error: 'a message must be a JSON object in a text frame' }));
+      return this._send(
+        ws,
+        fail(400, { error: 'a message must be a JSON object in a text frame' })
+      );
     }
     let reply: ExecuteReply;
     try {
       const message: ClientMessage = validMessage(parsed);
-      const execution = this.execute(message.group, message.request);
+      const execution = this._execute(message.group, message.request);
       reply = { type: 'executeReply', id, execution };
     } catch (err) {
       const known = apiErrorOf(err);
@@ -189,7 +192,7 @@ export class EventHub {
         ? { type: 'executeReply', id, status: known.status, error: known.body }
         : fail(500, { error: (err as Error).message });
     }
-    this.send(ws, reply);
+    this._send(ws, reply);
   }
 }
 

@@ -39,7 +39,7 @@ const READY_TIMEOUT_MS = 90_000;
 
 export class JupyterBackend {
   readonly url: string;
-  private stderrTail: string[] = [];
+  private _stderrTail: string[] = [];
 
   private constructor(
     readonly kind: BackendKind,
@@ -48,7 +48,7 @@ export class JupyterBackend {
     readonly python: string,
     /** Jupyter's runtime folder, ours alone (0700): see start. */
     readonly runtimeDir: string,
-    private child: ChildProcess
+    private _child: ChildProcess
   ) {
     this.url = `http://127.0.0.1:${port}`;
   }
@@ -90,45 +90,47 @@ export class JupyterBackend {
       }
     });
     const backend = new JupyterBackend(kind, port, python, runtimeDir, child);
-    backend.captureOutput(options.verbose);
-    await backend.waitReady(options.token);
+    backend._captureOutput(options.verbose);
+    await backend._waitReady(options.token);
     return backend;
   }
 
   /** Calls back once if the server exits; the message names the cause and its last output. */
   onExit(listener: (message: string) => void): void {
-    this.child.once('exit', (code, signal) =>
-      listener(`Jupyter server exited (${signal ?? `code ${code}`})\n${this.stderrTail.join('\n')}`)
+    this._child.once('exit', (code, signal) =>
+      listener(
+        `Jupyter server exited (${signal ?? `code ${code}`})\n${this._stderrTail.join('\n')}`
+      )
     );
   }
 
   async stop(): Promise<void> {
     // Jupyter shuts its kernels down on SIGTERM; give it time before forcing.
-    await terminateGroup(this.child, 10_000);
+    await terminateGroup(this._child, 10_000);
     fs.rmSync(this.runtimeDir, { recursive: true, force: true });
   }
 
-  private captureOutput(verbose: boolean): void {
+  private _captureOutput(verbose: boolean): void {
     const keep = (chunk: Buffer) => {
       const text = chunk.toString();
       if (verbose) {
         process.stderr.write(text.replace(/^/gm, '[jupyter] '));
       }
-      this.stderrTail.push(...text.split('\n').filter(Boolean));
-      this.stderrTail = this.stderrTail.slice(-STDERR_TAIL_LINES);
+      this._stderrTail.push(...text.split('\n').filter(Boolean));
+      this._stderrTail = this._stderrTail.slice(-STDERR_TAIL_LINES);
     };
-    this.child.stdout?.on('data', keep);
-    this.child.stderr?.on('data', keep);
+    this._child.stdout?.on('data', keep);
+    this._child.stderr?.on('data', keep);
   }
 
-  private async waitReady(token: string): Promise<void> {
+  private async _waitReady(token: string): Promise<void> {
     const deadline = Date.now() + READY_TIMEOUT_MS;
     let exit: string | null = null;
-    this.child.once('exit', (code, signal) => (exit = signal ?? `code ${code}`));
+    this._child.once('exit', (code, signal) => (exit = signal ?? `code ${code}`));
     while (Date.now() < deadline) {
       if (exit) {
         throw new Error(
-          `The Jupyter server (${this.kind}) exited during start-up (${exit}):\n${this.stderrTail.join('\n')}`
+          `The Jupyter server (${this.kind}) exited during start-up (${exit}):\n${this._stderrTail.join('\n')}`
         );
       }
       try {
@@ -145,7 +147,7 @@ export class JupyterBackend {
     }
     await this.stop();
     throw new Error(
-      `The Jupyter server did not answer within ${READY_TIMEOUT_MS / 1000} s:\n${this.stderrTail.join('\n')}`
+      `The Jupyter server did not answer within ${READY_TIMEOUT_MS / 1000} s:\n${this._stderrTail.join('\n')}`
     );
   }
 }

@@ -14,24 +14,24 @@ export type MessageListener = (msg: JupyterMessage, channel: Channel) => void;
  */
 export class KernelChannels {
   readonly session: string;
-  private readonly key: Buffer;
-  private readonly sockets: Record<Channel, zmq.Dealer | zmq.Subscriber>;
-  private readonly heartbeat: zmq.Request;
-  private readonly sendQueues = new Map<Channel, Promise<void>>();
-  private closed = false;
-  private pinging: Promise<boolean> | null = null;
+  private readonly _key: Buffer;
+  private readonly _sockets: Record<Channel, zmq.Dealer | zmq.Subscriber>;
+  private readonly _heartbeat: zmq.Request;
+  private readonly _sendQueues = new Map<Channel, Promise<void>>();
+  private _closed = false;
+  private _pinging: Promise<boolean> | null = null;
 
   constructor(
     info: ConnectionInfo,
     session: string,
-    private readonly onMessage: MessageListener,
-    private readonly label: string
+    private readonly _onMessage: MessageListener,
+    private readonly _label: string
   ) {
     this.session = session;
-    this.key = Buffer.from(info.key, 'utf8');
+    this._key = Buffer.from(info.key, 'utf8');
     const iopub = new zmq.Subscriber({ linger: 0 });
     iopub.subscribe();
-    this.sockets = {
+    this._sockets = {
       shell: new zmq.Dealer({ linger: 0 }),
       control: new zmq.Dealer({ linger: 0 }),
       stdin: new zmq.Dealer({ linger: 0 }),
@@ -43,20 +43,20 @@ export class KernelChannels {
       stdin: info.stdin_port,
       iopub: info.iopub_port
     };
-    for (const channel of Object.keys(this.sockets) as Channel[]) {
-      this.sockets[channel].connect(zmqUrl(info, ports[channel]));
-      void this.receiveLoop(channel);
+    for (const channel of Object.keys(this._sockets) as Channel[]) {
+      this._sockets[channel].connect(zmqUrl(info, ports[channel]));
+      void this._receiveLoop(channel);
     }
     // Relaxed and correlated: after a ping that got no echo (a stopped process), the next ping
     // may be sent, and a late echo of the old one is not taken for the new one's.
-    this.heartbeat = new zmq.Request({
+    this._heartbeat = new zmq.Request({
       linger: 0,
       receiveTimeout: 1000,
       sendTimeout: 1000,
       relaxed: true,
       correlate: true
     });
-    this.heartbeat.connect(zmqUrl(info, info.hb_port));
+    this._heartbeat.connect(zmqUrl(info, info.hb_port));
   }
 
   /** Send a new message; returns its header so replies can be matched by msg_id. */
@@ -68,28 +68,28 @@ export class KernelChannels {
     metadata?: Record<string, unknown>
   ): MessageHeader {
     const msg = makeMessage(msgType, content, this.session, parent, metadata);
-    const socket = this.sockets[channel] as zmq.Dealer;
-    const previous = this.sendQueues.get(channel) ?? Promise.resolve();
+    const socket = this._sockets[channel] as zmq.Dealer;
+    const previous = this._sendQueues.get(channel) ?? Promise.resolve();
     const next = previous
-      .then(() => (this.closed ? undefined : socket.send(serialize(msg, this.key))))
-      .catch(err => warn(`${this.label}: send on ${channel} failed: ${(err as Error).message}`));
-    this.sendQueues.set(channel, next);
+      .then(() => (this._closed ? undefined : socket.send(serialize(msg, this._key))))
+      .catch(err => warn(`${this._label}: send on ${channel} failed: ${(err as Error).message}`));
+    this._sendQueues.set(channel, next);
     return msg.header;
   }
 
   /** One heartbeat round trip; false when the kernel does not echo within a second. */
   async ping(): Promise<boolean> {
-    if (this.pinging) {
-      return this.pinging; // one round trip at a time on a REQ socket
+    if (this._pinging) {
+      return this._pinging; // one round trip at a time on a REQ socket
     }
-    this.pinging = this.pingOnce().finally(() => (this.pinging = null));
-    return this.pinging;
+    this._pinging = this._pingOnce().finally(() => (this._pinging = null));
+    return this._pinging;
   }
 
-  private async pingOnce(): Promise<boolean> {
+  private async _pingOnce(): Promise<boolean> {
     try {
-      await this.heartbeat.send('ping');
-      await this.heartbeat.receive();
+      await this._heartbeat.send('ping');
+      await this._heartbeat.receive();
       return true;
     } catch {
       return false;
@@ -97,36 +97,36 @@ export class KernelChannels {
   }
 
   close(): void {
-    this.closed = true;
-    for (const socket of Object.values(this.sockets)) {
+    this._closed = true;
+    for (const socket of Object.values(this._sockets)) {
       socket.close();
     }
-    this.heartbeat.close();
+    this._heartbeat.close();
   }
 
-  private async receiveLoop(channel: Channel): Promise<void> {
-    const socket = this.sockets[channel];
+  private async _receiveLoop(channel: Channel): Promise<void> {
+    const socket = this._sockets[channel];
     try {
       for await (const frames of socket) {
         let msg: JupyterMessage;
         try {
-          msg = deserialize(frames, this.key);
+          msg = deserialize(frames, this._key);
         } catch (err) {
           // Unsigned, badly signed, or signed but not JSON: drop it, keep the channel.
           const reason = err instanceof SignatureError ? err.message : `unreadable (${err})`;
-          warn(`${this.label}: dropped a message on ${channel}: ${reason}`);
+          warn(`${this._label}: dropped a message on ${channel}: ${reason}`);
           continue;
         }
         try {
-          this.onMessage(msg, channel);
+          this._onMessage(msg, channel);
         } catch (err) {
           // One message a listener chokes on must not end the channel for every later one.
-          warn(`${this.label}: ${msg.header.msg_type} on ${channel} failed: ${err}`);
+          warn(`${this._label}: ${msg.header.msg_type} on ${channel} failed: ${err}`);
         }
       }
     } catch (err) {
-      if (!this.closed) {
-        warn(`${this.label}: ${channel} channel failed: ${(err as Error).message}`);
+      if (!this._closed) {
+        warn(`${this._label}: ${channel} channel failed: ${(err as Error).message}`);
       }
     }
   }

@@ -85,19 +85,19 @@ const REPLY_AFTER_IDLE_MS = 1000;
  */
 export class Kernel {
   readonly exited: Promise<KernelExit>;
-  private exit: KernelExit | null = null;
-  private output: string[] = [];
-  private pending = new Map<string, PendingExecution>();
-  private replyWaiters = new Map<string, (msg: JupyterMessage) => void>();
+  private _exit: KernelExit | null = null;
+  private _output: string[] = [];
+  private _pending = new Map<string, PendingExecution>();
+  private _replyWaiters = new Map<string, (msg: JupyterMessage) => void>();
   /** Requests awaiting a reply (request()), failed when the kernel exits. */
-  private requestFailers = new Map<string, (err: Error) => void>();
-  private channels!: KernelChannels;
+  private _requestFailers = new Map<string, (err: Error) => void>();
+  private _channels!: KernelChannels;
   /** Sees iopub messages during the start-up handshake. */
-  private handshakeTap: ((msg: JupyterMessage) => void) | null = null;
+  private _handshakeTap: ((msg: JupyterMessage) => void) | null = null;
 
   private constructor(
-    private readonly child: ChildProcess,
-    private options: KernelOptions,
+    private readonly _child: ChildProcess,
+    private _options: KernelOptions,
     connectionFile: string
   ) {
     // Whole lines only: a line can come in several chunks (faulthandler writes word by word).
@@ -105,33 +105,33 @@ export class Kernel {
     const keep = (stream: keyof typeof partial) => (chunk: Buffer) => {
       const lines = (partial[stream] + chunk.toString()).split('\n');
       partial[stream] = lines.pop()!;
-      this.output = [...this.output, ...lines.filter(Boolean)].slice(-OUTPUT_TAIL_LINES);
+      this._output = [...this._output, ...lines.filter(Boolean)].slice(-OUTPUT_TAIL_LINES);
     };
-    child.stdout?.on('data', keep('stdout'));
-    child.stderr?.on('data', keep('stderr'));
-    const closed = new Promise(resolve => child.once('close', resolve));
+    _child.stdout?.on('data', keep('stdout'));
+    _child.stderr?.on('data', keep('stderr'));
+    const closed = new Promise(resolve => _child.once('close', resolve));
     this.exited = new Promise(resolve => {
-      child.once('exit', async (code, signal) => {
+      _child.once('exit', async (code, signal) => {
         fs.rmSync(connectionFile, { force: true });
         // Its children go with it (they would hold its pipes open), and its last words, which
         // may still be in the pipes when 'exit' comes, are read before they are reported.
-        killGroup(child);
+        killGroup(_child);
         await Promise.race([closed, new Promise(r => setTimeout(r, STDIO_DRAIN_MS))]);
         const unfinished = [partial.stdout, partial.stderr].filter(Boolean);
-        this.exit = {
+        this._exit = {
           code,
           signal,
-          output: [...this.output, ...unfinished].slice(-OUTPUT_TAIL_LINES)
+          output: [...this._output, ...unfinished].slice(-OUTPUT_TAIL_LINES)
         };
-        const err = new KernelDiedError(this.options.label, this.exit);
-        for (const p of this.pending.values()) {
+        const err = new KernelDiedError(this._options.label, this._exit);
+        for (const p of this._pending.values()) {
           p.reject(err);
         }
-        this.pending.clear();
-        for (const fail of [...this.requestFailers.values()]) {
+        this._pending.clear();
+        for (const fail of [...this._requestFailers.values()]) {
           fail(err);
         }
-        resolve(this.exit);
+        resolve(this._exit);
       });
     });
   }
@@ -145,7 +145,7 @@ export class Kernel {
   static async start(options: KernelOptions): Promise<Kernel> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await Kernel.startOnce(options);
+        return await Kernel._startOnce(options);
       } catch (err) {
         if (!(err instanceof PortTakenError) || attempt === START_ATTEMPTS) {
           throw err;
@@ -155,7 +155,7 @@ export class Kernel {
     }
   }
 
-  private static async startOnce(options: KernelOptions): Promise<Kernel> {
+  private static async _startOnce(options: KernelOptions): Promise<Kernel> {
     const info = await allocateConnection(options.spec.name);
     options.signal?.throwIfAborted();
     const connectionFile = writeConnectionFile(options.runtimeDir, options.label, info);
@@ -181,16 +181,16 @@ export class Kernel {
       }
     });
     const kernel = new Kernel(child, options, connectionFile);
-    kernel.channels = new KernelChannels(
+    kernel._channels = new KernelChannels(
       info,
       randomUUID(),
-      (msg, channel) => kernel.route(msg, channel),
+      (msg, channel) => kernel._route(msg, channel),
       options.label
     );
     const abort = () => void kernel.kill();
     options.signal?.addEventListener('abort', abort);
     try {
-      await kernel.handshake();
+      await kernel._handshake();
     } catch (err) {
       await kernel.kill();
       throw err;
@@ -202,24 +202,24 @@ export class Kernel {
 
   /** Hand the kernel to a new owner (a warm spare becoming a rank): its name and iopub handler. */
   adopt(label: string, onIopub: (msg: JupyterMessage) => void): void {
-    this.options = { ...this.options, label, onIopub };
+    this._options = { ...this._options, label, onIopub };
   }
 
   get label(): string {
-    return this.options.label;
+    return this._options.label;
   }
 
   /** The guard's pid, which is also the kernel's process group id. */
   get pid(): number | undefined {
-    return this.child.pid;
+    return this._child.pid;
   }
 
   get isAlive(): boolean {
-    return this.exit === null;
+    return this._exit === null;
   }
 
   get session(): string {
-    return this.channels.session;
+    return this._channels.session;
   }
 
   /**
@@ -235,7 +235,7 @@ export class Kernel {
       metadata?: Record<string, unknown>;
     } = {}
   ): { msgId: string; done: Promise<JupyterMessage> } {
-    const header = this.channels.send(
+    const header = this._channels.send(
       'shell',
       'execute_request',
       {
@@ -250,10 +250,10 @@ export class Kernel {
       options.metadata
     );
     const done = new Promise<JupyterMessage>((resolve, reject) => {
-      if (this.exit) {
-        reject(new KernelDiedError(this.label, this.exit));
+      if (this._exit) {
+        reject(new KernelDiedError(this.label, this._exit));
       } else {
-        this.pending.set(header.msg_id, { header, idle: false, resolve, reject });
+        this._pending.set(header.msg_id, { header, idle: false, resolve, reject });
       }
     });
     return { msgId: header.msg_id, done };
@@ -266,22 +266,22 @@ export class Kernel {
     content: unknown,
     timeoutMs = 10_000
   ): Promise<JupyterMessage> {
-    const header = this.channels.send(channel, msgType, content);
-    return this.awaitReply(header, timeoutMs);
+    const header = this._channels.send(channel, msgType, content);
+    return this._awaitReply(header, timeoutMs);
   }
 
   /** Interrupt the running code, as the kernelspec's interrupt_mode says. */
   async interrupt(): Promise<void> {
-    if (this.options.spec.interruptMode === 'message') {
+    if (this._options.spec.interruptMode === 'message') {
       await this.request('control', 'interrupt_request', {});
     } else {
-      signalGroup(this.child, 'SIGINT');
+      signalGroup(this._child, 'SIGINT');
     }
   }
 
   /** Whether the process answers a heartbeat (its heartbeat thread needs no GIL). */
   ping(): Promise<boolean> {
-    return this.channels.ping();
+    return this._channels.ping();
   }
 
   /** Whether its Python answers on the control channel within `timeoutMs` (it needs the GIL). */
@@ -324,7 +324,7 @@ export class Kernel {
   /** Ask politely (shutdown_request), then end the whole process group. */
   async shutdown(graceMs = 2000): Promise<void> {
     if (this.isAlive) {
-      this.channels.send('control', 'shutdown_request', { restart: false });
+      this._channels.send('control', 'shutdown_request', { restart: false });
       await Promise.race([this.exited, new Promise(r => setTimeout(r, graceMs))]);
     }
     await this.kill();
@@ -332,19 +332,19 @@ export class Kernel {
 
   /** End the kernel and everything it started, now. */
   async kill(): Promise<void> {
-    await terminateGroup(this.child, 0);
-    this.channels?.close();
+    await terminateGroup(this._child, 0);
+    this._channels?.close();
   }
 
-  private async handshake(): Promise<void> {
-    const timeoutMs = this.options.readyTimeoutMs ?? READY_TIMEOUT_MS;
+  private async _handshake(): Promise<void> {
+    const timeoutMs = this._options.readyTimeoutMs ?? READY_TIMEOUT_MS;
     const deadline = Date.now() + timeoutMs;
     const asked = new Set<string>();
     let sawIopub = false;
     let sawReply = false;
     // IOPub drops what is published before our subscription connects: keep asking until the
     // status of one of our kernel_info requests arrives there.
-    this.handshakeTap = msg => {
+    this._handshakeTap = msg => {
       if (asked.has(parentId(msg) ?? '')) {
         sawIopub = true;
       }
@@ -353,68 +353,68 @@ export class Kernel {
       while (!(sawIopub && sawReply)) {
         // ipykernel prints the failed bind and, with some sockets already open, hangs rather than
         // exits: its output says so before its exit (if any) does.
-        if (this.output.some(line => ADDRESS_IN_USE.test(line))) {
+        if (this._output.some(line => ADDRESS_IN_USE.test(line))) {
           throw new PortTakenError(`${this.label}: another process took one of its ports`);
         }
-        if (this.exit) {
-          throw new KernelDiedError(this.label, this.exit);
+        if (this._exit) {
+          throw new KernelDiedError(this.label, this._exit);
         }
         if (Date.now() > deadline) {
-          const said = this.output.length ? `; its last output:\n${this.output.join('\n')}` : '';
+          const said = this._output.length ? `; its last output:\n${this._output.join('\n')}` : '';
           throw new Error(`${this.label} did not answer within ${timeoutMs / 1000} s${said}`);
         }
-        const header = this.channels.send('shell', 'kernel_info_request', {});
+        const header = this._channels.send('shell', 'kernel_info_request', {});
         asked.add(header.msg_id);
-        this.replyWaiters.set(header.msg_id, () => (sawReply = true));
+        this._replyWaiters.set(header.msg_id, () => (sawReply = true));
         await new Promise(r => setTimeout(r, HANDSHAKE_RETRY_MS));
       }
     } finally {
-      this.handshakeTap = null;
+      this._handshakeTap = null;
       for (const id of asked) {
-        this.replyWaiters.delete(id);
+        this._replyWaiters.delete(id);
       }
     }
   }
 
-  private awaitReply(header: MessageHeader, timeoutMs: number): Promise<JupyterMessage> {
+  private _awaitReply(header: MessageHeader, timeoutMs: number): Promise<JupyterMessage> {
     return new Promise((resolve, reject) => {
-      if (this.exit) {
-        reject(new KernelDiedError(this.label, this.exit));
+      if (this._exit) {
+        reject(new KernelDiedError(this.label, this._exit));
         return;
       }
       const id = header.msg_id;
       const settle = () => {
         clearTimeout(timer);
-        this.replyWaiters.delete(id);
-        this.requestFailers.delete(id);
+        this._replyWaiters.delete(id);
+        this._requestFailers.delete(id);
       };
       const timer = setTimeout(() => {
         settle();
         reject(new Error(`${this.label}: no reply to ${header.msg_type} within ${timeoutMs} ms`));
       }, timeoutMs);
-      this.replyWaiters.set(id, msg => {
+      this._replyWaiters.set(id, msg => {
         settle();
         resolve(msg);
       });
-      this.requestFailers.set(id, err => {
+      this._requestFailers.set(id, err => {
         settle();
         reject(err);
       });
     });
   }
 
-  private route(msg: JupyterMessage, channel: Channel): void {
+  private _route(msg: JupyterMessage, channel: Channel): void {
     const parent = parentId(msg);
     if (channel === 'iopub') {
-      this.handshakeTap?.(msg);
-      this.options.onIopub(msg);
-      const pending = parent ? this.pending.get(parent) : undefined;
+      this._handshakeTap?.(msg);
+      this._options.onIopub(msg);
+      const pending = parent ? this._pending.get(parent) : undefined;
       if (pending && msg.header.msg_type === 'status' && msg.content.execution_state === 'idle') {
         pending.idle = true;
-        this.settle(parent!, pending);
+        this._settle(parent!, pending);
         if (!pending.reply) {
           pending.replyTimer = setTimeout(
-            () => this.replyLost(parent!, pending),
+            () => this._replyLost(parent!, pending),
             REPLY_AFTER_IDLE_MS
           );
         }
@@ -423,35 +423,35 @@ export class Kernel {
     }
     if (channel === 'stdin') {
       // allow_stdin is false, so kernels should never ask; say so rather than hang.
-      this.channels.send('stdin', 'input_reply', { value: '', status: 'error' }, msg.header);
+      this._channels.send('stdin', 'input_reply', { value: '', status: 'error' }, msg.header);
       return;
     }
     if (!parent) {
       return;
     }
-    const waiter = this.replyWaiters.get(parent);
+    const waiter = this._replyWaiters.get(parent);
     if (waiter) {
-      this.replyWaiters.delete(parent);
+      this._replyWaiters.delete(parent);
       waiter(msg);
     }
-    const pending = this.pending.get(parent);
+    const pending = this._pending.get(parent);
     if (pending && msg.header.msg_type === 'execute_reply') {
       pending.reply = msg;
-      this.settle(parent, pending);
+      this._settle(parent, pending);
     }
   }
 
-  private settle(msgId: string, pending: PendingExecution): void {
+  private _settle(msgId: string, pending: PendingExecution): void {
     if (pending.idle && pending.reply) {
       clearTimeout(pending.replyTimer);
-      this.pending.delete(msgId);
+      this._pending.delete(msgId);
       pending.resolve(pending.reply);
     }
   }
 
   /** The kernel went idle without replying: the execution ends as interrupted. */
-  private replyLost(msgId: string, pending: PendingExecution): void {
-    if (pending.reply || this.pending.get(msgId) !== pending) {
+  private _replyLost(msgId: string, pending: PendingExecution): void {
+    if (pending.reply || this._pending.get(msgId) !== pending) {
       return;
     }
     warn(`${this.label}: went idle without an execute_reply (interrupted while replying?)`);
@@ -466,6 +466,6 @@ export class Kernel {
       },
       buffers: []
     };
-    this.settle(msgId, pending);
+    this._settle(msgId, pending);
   }
 }

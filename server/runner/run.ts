@@ -96,40 +96,40 @@ export function readNotebook(file: string): INotebookContent {
 }
 
 class NotebookRunner {
-  private local: Kernel | null = null;
+  private _local: Kernel | null = null;
   /** The run's group once made (groupObject); started only when a cell needs it. */
-  private group: DdpGroup | null = null;
-  private groupMade: Promise<DdpGroup> | null = null;
-  private localListener: ((msg: JupyterMessage) => void) | null = null;
-  private readonly ddpEvents = new Map<string, OutputEvent[]>();
-  private readonly ddpDone = new Map<string, (summary: ExecutionSummary) => void>();
+  private _group: DdpGroup | null = null;
+  private _groupMade: Promise<DdpGroup> | null = null;
+  private _localListener: ((msg: JupyterMessage) => void) | null = null;
+  private readonly _ddpEvents = new Map<string, OutputEvent[]>();
+  private readonly _ddpDone = new Map<string, (summary: ExecutionSummary) => void>();
   /** The last summary of each running execution: which ranks have finished. */
-  private readonly ddpLatest = new Map<string, ExecutionSummary>();
+  private readonly _ddpLatest = new Map<string, ExecutionSummary>();
   /** The group's start, while it starts (a cell and the local kernel's `ddp` may both ask). */
-  private groupStart: Promise<DdpGroup> | null = null;
+  private _groupStart: Promise<DdpGroup> | null = null;
   /** While a cell's code runs (bounded() then handles a Ctrl+C). */
-  private executing = false;
+  private _executing = false;
   /** The group routes for the local kernel's `ddp` client, once it has one. */
-  private kernelApi: KernelApi | null = null;
+  private _kernelApi: KernelApi | null = null;
   /** The last `%makedip -g/-c` shape: every start of the group from then on takes it. */
-  private shape: GroupShape = {};
+  private _shape: GroupShape = {};
 
   constructor(
-    private readonly notebook: INotebookContent,
-    private readonly dir: string,
-    private readonly runtimeDir: string,
-    private readonly options: RunOptions
+    private readonly _notebook: INotebookContent,
+    private readonly _dir: string,
+    private readonly _runtimeDir: string,
+    private readonly _options: RunOptions
   ) {
     // A Ctrl+C while nothing runs (a kernel or the group starting): end what would be waited for.
-    options.signal?.addEventListener('abort', () => {
-      if (!this.executing) {
-        void this.endAll();
+    _options.signal?.addEventListener('abort', () => {
+      if (!this._executing) {
+        void this._endAll();
       }
     });
   }
 
   async run(): Promise<RunResult> {
-    const cells = this.notebook.cells;
+    const cells = this._notebook.cells;
     const codeCells = cells.filter(c => c.cell_type === 'code').length;
     let done = 0;
     for (const [index, cell] of cells.entries()) {
@@ -140,20 +140,22 @@ class NotebookRunner {
       const plan = planCell(
         sourceOf(cell as ICodeCell),
         cell.metadata,
-        this.notebook.metadata,
+        this._notebook.metadata,
         'rank0'
       );
       const started = Date.now();
       let result: CellRun;
       try {
-        result = await this.cell(plan);
+        result = await this._cell(plan);
       } catch (err) {
         // Whatever failed (a group that would not start, a Ctrl+C meanwhile) is the cell's.
-        const reason = this.stopReason() ?? (err as Error).message;
+        const reason = this._stopReason() ?? (err as Error).message;
         result = { outputs: [runError(reason)], executionCount: null, failure: reason };
       }
       // A refused cell ran nowhere: its log line says where its mark alone would run it.
-      const mode = isMagicError(plan) ? cellMode(cell.metadata, this.notebook.metadata) : plan.mode;
+      const mode = isMagicError(plan)
+        ? cellMode(cell.metadata, this._notebook.metadata)
+        : plan.mode;
       const codeCell = cell as ICodeCell;
       codeCell.outputs = result.outputs;
       codeCell.execution_count = result.executionCount;
@@ -167,46 +169,46 @@ class NotebookRunner {
       } else {
         delete codeCell.metadata.ddp;
       }
-      this.save();
+      this._save();
       done++;
       const seconds = ((Date.now() - started) / 1000).toFixed(1);
       const where = `cell ${index + 1} [${mode}]`;
       if (result.failure) {
         const failure = `${where} failed ${result.failure}`;
-        this.options.log(`${done}/${codeCells} ${failure} (${seconds} s)`);
+        this._options.log(`${done}/${codeCells} ${failure} (${seconds} s)`);
         return { ok: false, failure };
       }
-      this.options.log(`${done}/${codeCells} ${where} ok (${seconds} s)`);
+      this._options.log(`${done}/${codeCells} ${where} ok (${seconds} s)`);
     }
     return { ok: true };
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.group?.stop(), this.local?.shutdown(), this.kernelApi?.close()]);
+    await Promise.all([this._group?.stop(), this._local?.shutdown(), this._kernelApi?.close()]);
   }
 
-  private async cell(plan: CellPlan | MagicError): Promise<CellRun> {
+  private async _cell(plan: CellPlan | MagicError): Promise<CellRun> {
     if (isMagicError(plan)) {
       return usageError(plan.error);
     }
-    const stopped = this.stopReason();
+    const stopped = this._stopReason();
     if (stopped) {
       return { outputs: [runError(stopped)], executionCount: null, failure: stopped };
     }
     let said: string[];
     try {
-      said = await performDirectives(plan.directives, this.directiveHost(), plainTexts);
+      said = await performDirectives(plan.directives, this._directiveHost(), plainTexts);
     } catch (err) {
-      if (this.stopReason()) {
+      if (this._stopReason()) {
         throw err; // a Ctrl+C meanwhile: the run's own error, below
       }
       // As in the UI: what the group would not do is the cell's usage error; nothing of it runs.
       return usageError((err as Error).message);
     }
     if (plan.usesClient) {
-      await this.ddpGroup(); // %dipush and %dipull need the ranks: started before the clock runs
+      await this._ddpGroup(); // %dipush and %dipull need the ranks: started before the clock runs
     }
-    const result = await this.runCell(plan.code, plan.mode, plan.view);
+    const result = await this._runCell(plan.code, plan.mode, plan.view);
     if (said.length > 0) {
       result.outputs.push({ output_type: 'stream', name: 'stdout', text: said.join('\n') + '\n' });
     }
@@ -214,56 +216,61 @@ class NotebookRunner {
   }
 
   /** Why the run was aborted (Ctrl+C, SIGTERM), or null. */
-  private stopReason(): string | null {
-    return this.options.signal?.aborted ? String(this.options.signal.reason) : null;
+  private _stopReason(): string | null {
+    return this._options.signal?.aborted ? String(this._options.signal.reason) : null;
   }
 
   /** End the group and the local kernel, now: whatever waits for them fails. */
-  private async endAll(): Promise<void> {
-    await Promise.all([this.group?.stop(), this.local?.kill()]);
+  private async _endAll(): Promise<void> {
+    await Promise.all([this._group?.stop(), this._local?.kill()]);
   }
 
   /** The run's side of Ddip's directives: its own group, and the notebook it writes. */
-  private directiveHost(): DirectiveHost {
+  private _directiveHost(): DirectiveHost {
     return {
-      group: async () => (await this.groupObject()).info(),
+      group: async () => (await this._groupObject()).info(),
       start: async shape => {
         if (Object.keys(shape).length > 0) {
-          this.shape = shape; // a new -g/-c replaces the last, as in the UI
+          this._shape = shape; // a new -g/-c replaces the last, as in the UI
         }
-        return (await this.ddpGroup()).info();
+        return (await this._ddpGroup()).info();
       },
-      restart: async () => (await this.groupObject()).restart(),
+      restart: async () => (await this._groupObject()).restart(),
       stop: async () => {
-        const group = await this.groupObject();
+        const group = await this._groupObject();
         await group.stop();
         return group.info();
       },
-      notebookDdp: () => this.notebook.metadata.ddp,
+      notebookDdp: () => this._notebook.metadata.ddp,
       setNotebookDdp: ddp => {
         if (ddp === undefined) {
-          delete this.notebook.metadata.ddp;
+          delete this._notebook.metadata.ddp;
         } else {
-          this.notebook.metadata.ddp = ddp as PartialJSONObject;
+          this._notebook.metadata.ddp = ddp as PartialJSONObject;
         }
       }
     };
   }
 
-  private startRequest(): StartGroupRequest {
+  private _startRequest(): StartGroupRequest {
     // A run never restarts its group on its own: no warm spares.
-    return { kernelName: this.kernelName(), spares: false, ...this.options.group, ...this.shape };
+    return {
+      kernelName: this._kernelName(),
+      spares: false,
+      ...this._options.group,
+      ...this._shape
+    };
   }
 
-  private async runCell(code: string, mode: CellMode, view: RankView): Promise<CellRun> {
+  private async _runCell(code: string, mode: CellMode, view: RankView): Promise<CellRun> {
     if (mode === 'ddp') {
-      return this.runDdp(code, view);
+      return this._runDdp(code, view);
     }
-    const local = await this.runLocal(code);
+    const local = await this._runLocal(code);
     if (mode === 'local' || local.failure) {
       return local;
     }
-    const ranks = await this.runDdp(code, view);
+    const ranks = await this._runDdp(code, view);
     return {
       outputs: [...local.outputs, ...ranks.outputs],
       executionCount: local.executionCount,
@@ -271,22 +278,22 @@ class NotebookRunner {
     };
   }
 
-  private async runLocal(code: string): Promise<CellRun> {
-    const kernel = await this.localKernel();
+  private async _runLocal(code: string): Promise<CellRun> {
+    const kernel = await this._localKernel();
     const accumulator = new OutputAccumulator();
     const { msgId, done } = kernel.execute(code);
-    this.localListener = msg => {
+    this._localListener = msg => {
       if (parentId(msg) === msgId && isOutputMsgType(msg.header.msg_type)) {
         accumulator.add(msg.header.msg_type, msg.content);
       }
     };
     // A cell that ignores the interrupt (C code, a wait on hung ranks) ends with its kernel.
-    const { value: reply, stopped } = await this.bounded(
+    const { value: reply, stopped } = await this._bounded(
       done,
       () => kernel.interrupt(),
       () => kernel.kill()
     );
-    this.localListener = null;
+    this._localListener = null;
     const outputs = accumulator.outputs();
     if (stopped || !reply) {
       const failure = `locally: ${stopped ?? 'the kernel died'}`;
@@ -308,28 +315,28 @@ class NotebookRunner {
     };
   }
 
-  private async runDdp(code: string, view: RankView): Promise<CellRun> {
-    const group = await this.ddpGroup();
+  private async _runDdp(code: string, view: RankView): Promise<CellRun> {
+    const group = await this._ddpGroup();
     const summary = group.execute({ code });
     const finished = new Promise<ExecutionSummary>(resolve =>
-      this.ddpDone.set(summary.id, resolve)
+      this._ddpDone.set(summary.id, resolve)
     );
-    this.ddpLatest.set(summary.id, summary);
+    this._ddpLatest.set(summary.id, summary);
     // Ranks in a collective ignore the interrupt: the group is stopped to free them.
     let stuck: number[] = [];
-    const { value, stopped } = await this.bounded(
+    const { value, stopped } = await this._bounded(
       finished,
       () => group.interrupt(),
       () => {
-        const latest = this.ddpLatest.get(summary.id)!;
+        const latest = this._ddpLatest.get(summary.id)!;
         stuck = latest.ranks.filter(rank => latest.rankStatus[rank] === undefined);
         return group.stop();
       }
     );
-    const final = value ?? this.ddpLatest.get(summary.id)!;
-    this.ddpLatest.delete(summary.id);
-    const events = this.ddpEvents.get(summary.id) ?? [];
-    this.ddpEvents.delete(summary.id);
+    const final = value ?? this._ddpLatest.get(summary.id)!;
+    this._ddpLatest.delete(summary.id);
+    const events = this._ddpEvents.get(summary.id) ?? [];
+    this._ddpEvents.delete(summary.id);
     const outputs = ddpCellOutputs(events, view);
     const executionCount = final.executionCount[0] ?? null;
     if (stopped) {
@@ -353,13 +360,13 @@ class NotebookRunner {
    * STOP_GRACE_MS to end (its traceback then lands in the outputs), else `end` it. Gives its end
    * (null when it never came, as when `end` killed its kernel) and why it was stopped, if it was.
    */
-  private async bounded<T>(
+  private async _bounded<T>(
     done: Promise<T>,
     interrupt: () => Promise<void>,
     end: () => Promise<void>
   ): Promise<{ value: T | null; stopped: string | null }> {
-    this.executing = true;
-    const stop = this.stopRequest();
+    this._executing = true;
+    const stop = this._stopRequest();
     try {
       const first = await Promise.race([
         done.then(value => ({ value, stopped: null })),
@@ -377,14 +384,14 @@ class NotebookRunner {
       return { value, stopped: first.stopped };
     } finally {
       stop.cancel();
-      this.executing = false;
+      this._executing = false;
     }
   }
 
   /** Resolves with why the running cell must stop: its --timeout passed, or the run was aborted. */
-  private stopRequest(): { reason: Promise<string>; cancel: () => void } {
-    const signal = this.options.signal;
-    const seconds = this.options.timeoutSeconds;
+  private _stopRequest(): { reason: Promise<string>; cancel: () => void } {
+    const signal = this._options.signal;
+    const seconds = this._options.timeoutSeconds;
     let timer: NodeJS.Timeout | undefined;
     let onAbort = () => undefined as void;
     const reason = new Promise<string>(resolve => {
@@ -406,96 +413,96 @@ class NotebookRunner {
     };
   }
 
-  private async localKernel(): Promise<Kernel> {
-    if (!this.local) {
-      const spec = await getKernelSpec(this.kernelName());
-      this.local = await Kernel.start({
+  private async _localKernel(): Promise<Kernel> {
+    if (!this._local) {
+      const spec = await getKernelSpec(this._kernelName());
+      this._local = await Kernel.start({
         spec,
         label: 'local kernel',
-        runtimeDir: this.runtimeDir,
-        cwd: this.dir,
+        runtimeDir: this._runtimeDir,
+        cwd: this._dir,
         env: {},
-        python: await this.python(),
-        onIopub: msg => this.localListener?.(msg),
-        signal: this.options.signal
+        python: await this._python(),
+        onIopub: msg => this._localListener?.(msg),
+        signal: this._options.signal
       });
       // `ddp` and Ddip's line magics, as in the UI, against the run's own group, which the
       // first call starts (should it fail to start, the call says why the group is not running).
-      this.kernelApi = await serveKernelApi(
+      this._kernelApi = await serveKernelApi(
         {
-          get: name => (name === 'run' ? (this.group ?? undefined) : undefined),
+          get: name => (name === 'run' ? (this._group ?? undefined) : undefined),
           names: () => ['run']
         },
         () =>
-          this.ddpGroup().then(
+          this._ddpGroup().then(
             () => undefined,
             () => undefined
           )
       );
-      await this.local.evaluate(
-        kernelClientCode(this.kernelApi.url, this.kernelApi.key, 'run'),
+      await this._local.evaluate(
+        kernelClientCode(this._kernelApi.url, this._kernelApi.key, 'run'),
         "''"
       );
     }
-    return this.local;
+    return this._local;
   }
 
   /** The run's group, started if it is not (once at a time, whoever asks). */
-  private ddpGroup(): Promise<DdpGroup> {
-    this.groupStart ??= this.startGroup().finally(() => (this.groupStart = null));
-    return this.groupStart;
+  private _ddpGroup(): Promise<DdpGroup> {
+    this._groupStart ??= this._startGroup().finally(() => (this._groupStart = null));
+    return this._groupStart;
   }
 
   /** Starts the group when it is stopped (never started yet, or after a `%makedip -k`). */
-  private async startGroup(): Promise<DdpGroup> {
-    const group = await this.groupObject();
+  private async _startGroup(): Promise<DdpGroup> {
+    const group = await this._groupObject();
     if (group.info().state === 'stopped') {
-      this.options.log('starting the DDP group...');
-      const info = await group.start(this.startRequest());
-      this.options.log(
+      this._options.log('starting the DDP group...');
+      const info = await group.start(this._startRequest());
+      this._options.log(
         `DDP group ready: ${info.worldSize} x ${info.device?.toUpperCase()} (${info.backend ?? 'no process group'})`
       );
       for (const notice of info.notices) {
-        this.options.log(notice);
+        this._options.log(notice);
       }
     }
     return group;
   }
 
   /** The run's group, made (not started) once, whoever asks first. */
-  private groupObject(): Promise<DdpGroup> {
-    this.groupMade ??= this.python().then(
+  private _groupObject(): Promise<DdpGroup> {
+    this._groupMade ??= this._python().then(
       python =>
-        (this.group = new DdpGroup(
+        (this._group = new DdpGroup(
           'run',
-          { rootDir: this.dir, runtimeDir: this.runtimeDir, python },
+          { rootDir: this._dir, runtimeDir: this._runtimeDir, python },
           {
             group: () => undefined,
             output: event => {
-              const list = this.ddpEvents.get(event.execution) ?? [];
+              const list = this._ddpEvents.get(event.execution) ?? [];
               list.push(event);
-              this.ddpEvents.set(event.execution, list);
+              this._ddpEvents.set(event.execution, list);
             },
             execution: summary => {
-              if (this.ddpLatest.has(summary.id)) {
-                this.ddpLatest.set(summary.id, summary);
+              if (this._ddpLatest.has(summary.id)) {
+                this._ddpLatest.set(summary.id, summary);
               }
               if (summary.status !== 'running') {
-                this.ddpDone.get(summary.id)?.(summary);
-                this.ddpDone.delete(summary.id);
+                this._ddpDone.get(summary.id)?.(summary);
+                this._ddpDone.delete(summary.id);
               }
             }
           }
         ))
     );
-    return this.groupMade;
+    return this._groupMade;
   }
 
-  private kernelName(): string {
-    return this.notebook.metadata?.kernelspec?.name ?? 'python3';
+  private _kernelName(): string {
+    return this._notebook.metadata?.kernelspec?.name ?? 'python3';
   }
 
-  private async python(): Promise<string> {
+  private async _python(): Promise<string> {
     const python = await findPython([]);
     if (!python) {
       throw new Error('no Python 3 found for the process guard; set JUPYTER_DDP_PYTHON');
@@ -503,8 +510,8 @@ class NotebookRunner {
     return python;
   }
 
-  private save(): void {
-    fs.writeFileSync(this.options.output, JSON.stringify(this.notebook, null, 1) + '\n');
+  private _save(): void {
+    fs.writeFileSync(this._options.output, JSON.stringify(this._notebook, null, 1) + '\n');
   }
 }
 

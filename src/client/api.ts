@@ -26,37 +26,37 @@ export class ApiRequestError extends Error {
 /** The `/ddp/api` REST calls, authenticated like every JupyterLab request. */
 export class DdpApi {
   constructor(
-    private readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+    private readonly _settings: ServerConnection.ISettings = ServerConnection.makeSettings()
   ) {}
 
   group(): Promise<GroupInfo> {
-    return this.request('GET', `groups/${DEFAULT_GROUP}`);
+    return this._request('GET', `groups/${DEFAULT_GROUP}`);
   }
 
   start(request: StartGroupRequest): Promise<GroupInfo> {
-    return this.request('POST', `groups/${DEFAULT_GROUP}`, request);
+    return this._request('POST', `groups/${DEFAULT_GROUP}`, request);
   }
 
   stop(): Promise<GroupInfo> {
-    return this.request('DELETE', `groups/${DEFAULT_GROUP}`);
+    return this._request('DELETE', `groups/${DEFAULT_GROUP}`);
   }
 
   restart(): Promise<GroupInfo> {
-    return this.request('POST', `groups/${DEFAULT_GROUP}/restart`);
+    return this._request('POST', `groups/${DEFAULT_GROUP}/restart`);
   }
 
   async interrupt(): Promise<void> {
-    await this.request('POST', `groups/${DEFAULT_GROUP}/interrupt`);
+    await this._request('POST', `groups/${DEFAULT_GROUP}/interrupt`);
   }
 
   execute(request: ExecuteRequest): Promise<ExecutionSummary> {
-    return this.request('POST', `groups/${DEFAULT_GROUP}/executions`, request);
+    return this._request('POST', `groups/${DEFAULT_GROUP}/executions`, request);
   }
 
   /** Kept executions, oldest first. */
   async executions(): Promise<ExecutionSummary[]> {
     return (
-      await this.request<{ executions: ExecutionSummary[] }>(
+      await this._request<{ executions: ExecutionSummary[] }>(
         'GET',
         `groups/${DEFAULT_GROUP}/executions`
       )
@@ -65,22 +65,22 @@ export class DdpApi {
 
   /** The code that gives a notebook kernel `ddp` and Ddip's line magics. */
   kernelClient(): Promise<KernelClientInfo> {
-    return this.request('GET', 'kernel-client');
+    return this._request('GET', 'kernel-client');
   }
 
   record(id: string, since = 0): Promise<ExecutionRecord> {
-    return this.request('GET', `groups/${DEFAULT_GROUP}/executions/${id}?since=${since}`);
+    return this._request('GET', `groups/${DEFAULT_GROUP}/executions/${id}?since=${since}`);
   }
 
   /** Throws an Error carrying the server's own message for any non-2xx answer. */
-  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const url = URLExt.join(this.settings.baseUrl, API_PREFIX, path);
+  private async _request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const url = URLExt.join(this._settings.baseUrl, API_PREFIX, path);
     const init: RequestInit = { method };
     if (body !== undefined) {
       init.body = JSON.stringify(body);
       init.headers = { 'Content-Type': 'application/json' };
     }
-    const res = await ServerConnection.makeRequest(url, init, this.settings);
+    const res = await ServerConnection.makeRequest(url, init, this._settings);
     const text = await res.text();
     if (!res.ok) {
       let message = `${res.status} ${res.statusText}`;

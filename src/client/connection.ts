@@ -24,10 +24,10 @@ const RECONNECT_MAX_MS = 10_000;
  * signals `reconnected` so views can fetch what they missed.
  */
 export class DdpConnection implements IDisposable {
-  private socket: WebSocket | null = null;
-  private retryMs = RECONNECT_MIN_MS;
-  private retryTimer: ReturnType<typeof setTimeout> | undefined;
-  private everConnected = false;
+  private _socket: WebSocket | null = null;
+  private _retryMs = RECONNECT_MIN_MS;
+  private _retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private _everConnected = false;
   private _group: GroupSummary | null = null;
   private _groupChanged = new Signal<this, GroupSummary | null>(this);
   private _output = new Signal<this, OutputEvent>(this);
@@ -35,15 +35,15 @@ export class DdpConnection implements IDisposable {
   private _reconnected = new Signal<this, void>(this);
   private _isDisposed = false;
   /** The server's clock minus ours, from its hello (0 until then). */
-  private clockOffset = 0;
-  private nextRequestId = 0;
-  private readonly pending = new Map<
+  private _clockOffset = 0;
+  private _nextRequestId = 0;
+  private readonly _pending = new Map<
     number,
     { resolve: (execution: ExecutionSummary) => void; reject: (err: Error) => void }
   >();
 
   constructor(
-    private readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+    private readonly _settings: ServerConnection.ISettings = ServerConnection.makeSettings()
   ) {}
 
   get group(): GroupSummary | null {
@@ -79,12 +79,12 @@ export class DdpConnection implements IDisposable {
    * (`rankEndedAt`, `interruptedAt`) whatever this machine's clock says.
    */
   serverNow(): number {
-    return Date.now() + this.clockOffset;
+    return Date.now() + this._clockOffset;
   }
 
   /** Whether the socket is open, so that `execute` can be sent on it. */
   get isOpen(): boolean {
-    return this.socket?.readyState === WebSocket.OPEN;
+    return this._socket?.readyState === WebSocket.OPEN;
   }
 
   /**
@@ -92,40 +92,40 @@ export class DdpConnection implements IDisposable {
    * no HTTP request per cell, and the reply comes before the execution's first output.
    */
   execute(group: string, request: ExecuteRequest): Promise<ExecutionSummary> {
-    const socket = this.socket;
+    const socket = this._socket;
     if (!socket || socket.readyState !== WebSocket.OPEN) {
       return Promise.reject(new Error('not connected to the jupyter-ddp server'));
     }
-    const id = this.nextRequestId++;
+    const id = this._nextRequestId++;
     const message: ClientMessage = { type: 'execute', id, group, request };
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this._pending.set(id, { resolve, reject });
       socket.send(JSON.stringify(message));
     });
   }
 
   connect(): void {
-    if (this._isDisposed || this.socket) {
+    if (this._isDisposed || this._socket) {
       return;
     }
     // Each rank's busy/idle status would be a dozen messages a cell that no view shows.
-    let url = `${URLExt.join(this.settings.wsUrl, WS_PATH)}?omit=status`;
-    if (this.settings.appendToken && this.settings.token) {
-      url += `&token=${encodeURIComponent(this.settings.token)}`;
+    let url = `${URLExt.join(this._settings.wsUrl, WS_PATH)}?omit=status`;
+    if (this._settings.appendToken && this._settings.token) {
+      url += `&token=${encodeURIComponent(this._settings.token)}`;
     }
-    const socket = new this.settings.WebSocket(url);
-    this.socket = socket;
-    socket.onmessage = event => this.onMessage(JSON.parse(event.data as string) as ServerMessage);
+    const socket = new this._settings.WebSocket(url);
+    this._socket = socket;
+    socket.onmessage = event => this._onMessage(JSON.parse(event.data as string) as ServerMessage);
     socket.onclose = () => {
-      this.socket = null;
+      this._socket = null;
       // Whether they started is unknown: a retry could run a cell twice, so none is made.
       const lost = new Error('the connection to the jupyter-ddp server was lost');
-      for (const { reject } of this.pending.values()) {
+      for (const { reject } of this._pending.values()) {
         reject(lost);
       }
-      this.pending.clear();
-      this.setGroup(null);
-      this.scheduleReconnect();
+      this._pending.clear();
+      this._setGroup(null);
+      this._scheduleReconnect();
     };
   }
 
@@ -134,24 +134,24 @@ export class DdpConnection implements IDisposable {
       return;
     }
     this._isDisposed = true;
-    clearTimeout(this.retryTimer);
-    this.socket?.close();
+    clearTimeout(this._retryTimer);
+    this._socket?.close();
     Signal.clearData(this);
   }
 
-  private onMessage(message: ServerMessage): void {
+  private _onMessage(message: ServerMessage): void {
     switch (message.type) {
       case 'hello':
-        this.retryMs = RECONNECT_MIN_MS;
-        this.clockOffset = message.serverTime - Date.now();
-        this.setGroup(message.group);
-        if (this.everConnected) {
+        this._retryMs = RECONNECT_MIN_MS;
+        this._clockOffset = message.serverTime - Date.now();
+        this._setGroup(message.group);
+        if (this._everConnected) {
           this._reconnected.emit();
         }
-        this.everConnected = true;
+        this._everConnected = true;
         break;
       case 'group':
-        this.setGroup(message.group);
+        this._setGroup(message.group);
         break;
       case 'output':
         this._output.emit(message.event);
@@ -160,14 +160,14 @@ export class DdpConnection implements IDisposable {
         this._execution.emit(message.execution);
         break;
       case 'executeReply':
-        this.settle(message);
+        this._settle(message);
         break;
     }
   }
 
-  private settle(reply: ExecuteReply): void {
-    const waiter = this.pending.get(reply.id);
-    this.pending.delete(reply.id);
+  private _settle(reply: ExecuteReply): void {
+    const waiter = this._pending.get(reply.id);
+    this._pending.delete(reply.id);
     if ('execution' in reply) {
       waiter?.resolve(reply.execution);
     } else {
@@ -175,16 +175,16 @@ export class DdpConnection implements IDisposable {
     }
   }
 
-  private setGroup(group: GroupSummary | null): void {
+  private _setGroup(group: GroupSummary | null): void {
     this._group = group;
     this._groupChanged.emit(group);
   }
 
-  private scheduleReconnect(): void {
+  private _scheduleReconnect(): void {
     if (this._isDisposed) {
       return;
     }
-    this.retryTimer = setTimeout(() => this.connect(), this.retryMs);
-    this.retryMs = Math.min(this.retryMs * 2, RECONNECT_MAX_MS);
+    this._retryTimer = setTimeout(() => this.connect(), this._retryMs);
+    this._retryMs = Math.min(this._retryMs * 2, RECONNECT_MAX_MS);
   }
 }

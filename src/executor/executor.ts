@@ -54,27 +54,27 @@ interface AttachOptions {
  */
 export class DdpCellExecutor implements INotebookCellExecutor {
   private readonly _queue = new CellQueue<INotebookModel>();
-  private readonly running = new Set<string>();
-  private readonly kernelClients: KernelClients;
+  private readonly _running = new Set<string>();
+  private readonly _kernelClients: KernelClients;
   /** Brings the notices of cells whose notices count seconds up to date. */
-  private readonly ticker = new Ticker();
+  private readonly _ticker = new Ticker();
 
   constructor(
-    private readonly client: IDdpClient,
-    private readonly groups: IDdpGroupManager,
+    private readonly _client: IDdpClient,
+    private readonly _groups: IDdpGroupManager,
     /** The executions' outputs, shared with the rank output panel. */
     private readonly _feeds: IDdpFeeds,
-    private readonly settings: () => ExecutorSettings,
-    private readonly trans: TranslationBundle,
+    private readonly _settings: () => ExecutorSettings,
+    private readonly _trans: TranslationBundle,
     /** Told which execution ran each cell, for the rank output panel. */
-    private readonly executions: IDdpExecutions | null = null
+    private readonly _executions: IDdpExecutions | null = null
   ) {
-    this.kernelClients = new KernelClients(client.api);
+    this._kernelClients = new KernelClients(_client.api);
   }
 
   /** True while some DDP execution of this tab runs (the interrupt button then reaches the ranks). */
   get isRunningOnRanks(): boolean {
-    return this.running.size > 0;
+    return this._running.size > 0;
   }
 
   runCell(options: RunOptions): Promise<boolean> {
@@ -86,12 +86,12 @@ export class DdpCellExecutor implements INotebookCellExecutor {
     model.executionState = 'running';
     return this._queue.add(notebook, {
       cell,
-      run: () => this.runNow(options).catch(err => this._failUnexpectedly(options, err)),
+      run: () => this._runNow(options).catch(err => this._failUnexpectedly(options, err)),
       skipped: () => (model.executionState = 'idle')
     });
   }
 
-  private async runNow(options: RunOptions): Promise<boolean> {
+  private async _runNow(options: RunOptions): Promise<boolean> {
     const model = options.cell.model as ICodeCellModel;
     // Whatever count this run leaves is the notebook kernel's, unless the ranks set theirs.
     forgetRanksCount(model);
@@ -100,31 +100,31 @@ export class DdpCellExecutor implements INotebookCellExecutor {
       source,
       { ddp: model.getMetadata('ddp') },
       { ddp: options.notebook.getMetadata('ddp') },
-      this.settings().showRanks
+      this._settings().showRanks
     );
     if (isMagicError(plan)) {
-      return this.refuse(options, plan.error);
+      return this._refuse(options, plan.error);
     }
     let said: string[];
     try {
       const host = notebookDirectiveHost(
         options.notebook,
-        this.client.api,
-        this.groups,
-        this.kernelName(options)
+        this._client.api,
+        this._groups,
+        this._kernelName(options)
       );
-      said = await performDirectives(plan.directives, host, this.trans);
+      said = await performDirectives(plan.directives, host, this._trans);
     } catch (err) {
-      return this.refuse(options, (err as Error).message);
+      return this._refuse(options, (err as Error).message);
     }
     const { mode, code, view } = plan;
     let ok = true;
     if (mode !== 'ddp') {
-      await this.kernelClients.ensure(options.sessionContext);
+      await this._kernelClients.ensure(options.sessionContext);
       ok = code === source ? await runSource(options) : await runLocalCode(options, code);
     }
     if (ok && mode !== 'local') {
-      ok = await this.runOnRanks(options, mode === 'everywhere', code, view);
+      ok = await this._runOnRanks(options, mode === 'everywhere', code, view);
     }
     if (said.length > 0) {
       model.outputs.add({ output_type: 'stream', name: 'stdout', text: said.join('\n') + '\n' });
@@ -136,7 +136,7 @@ export class DdpCellExecutor implements INotebookCellExecutor {
    * A cell whose magics or metadata are wrong (or whose `%makedip` the group refused) runs
    * nothing; the error says what is wrong, in the cell.
    */
-  private refuse(options: RunOptions, message: string): boolean {
+  private _refuse(options: RunOptions, message: string): boolean {
     const model = options.cell.model as ICodeCellModel;
     model.sharedModel.transact(() => model.clearExecution(), false);
     return this._endFailed(options, usageErrorOutput(message));
@@ -152,7 +152,7 @@ export class DdpCellExecutor implements INotebookCellExecutor {
       evalue: error.message,
       traceback: [
         `\u001b[0;31m${error.name}\u001b[0m: ${error.message}`,
-        this.trans.__('jupyter-ddp could not run this cell; the browser console has the details.')
+        this._trans.__('jupyter-ddp could not run this cell; the browser console has the details.')
       ]
     });
   }
@@ -167,7 +167,7 @@ export class DdpCellExecutor implements INotebookCellExecutor {
     return false;
   }
 
-  private kernelName(options: RunOptions): string | undefined {
+  private _kernelName(options: RunOptions): string | undefined {
     return (
       options.sessionContext?.session?.kernel?.name ??
       (options.notebook.getMetadata('kernelspec') as { name?: string } | undefined)?.name
@@ -175,7 +175,7 @@ export class DdpCellExecutor implements INotebookCellExecutor {
   }
 
   /** Run the cell on the ranks; `append` keeps the outputs a local run just produced. */
-  private async runOnRanks(
+  private async _runOnRanks(
     options: RunOptions,
     append: boolean,
     code: string,
@@ -183,7 +183,7 @@ export class DdpCellExecutor implements INotebookCellExecutor {
   ): Promise<boolean> {
     const cell = options.cell as CodeCell;
     const model = cell.model;
-    if (!(await this.groups.ensureRunning(this.kernelName(options)))) {
+    if (!(await this._groups.ensureRunning(this._kernelName(options)))) {
       model.executionState = 'idle';
       return false;
     }
@@ -197,7 +197,7 @@ export class DdpCellExecutor implements INotebookCellExecutor {
     const started = new Date().toISOString();
 
     const notebookPath = options.sessionContext?.path;
-    const viaSocket = this.client.connection.isOpen;
+    const viaSocket = this._client.connection.isOpen;
     let summary: ExecutionSummary;
     try {
       const request = {
@@ -206,18 +206,18 @@ export class DdpCellExecutor implements INotebookCellExecutor {
       };
       // Over the WebSocket when it is open (no HTTP request a cell), else over REST.
       summary = await (viaSocket
-        ? this.client.connection.execute(DEFAULT_GROUP, request)
-        : this.client.api.execute(request));
+        ? this._client.connection.execute(DEFAULT_GROUP, request)
+        : this._client.api.execute(request));
     } catch (err) {
       model.executionState = 'idle';
       await showErrorMessage(
-        this.trans.__('Could not run the cell on the ranks'),
+        this._trans.__('Could not run the cell on the ranks'),
         (err as Error).message
       );
       options.onCellExecuted({ cell, success: false });
       return false;
     }
-    const final = await this.attach(cell, summary, {
+    const final = await this._attach(cell, summary, {
       before,
       notebookPath,
       setCount: !append,
@@ -242,21 +242,21 @@ export class DdpCellExecutor implements INotebookCellExecutor {
    * `before` are outputs to keep above the ranks' (an everywhere cell's local ones); such a cell
    * keeps its local execution count (`setCount` false).
    */
-  private async attach(
+  private async _attach(
     cell: CodeCell,
     summary: ExecutionSummary,
     { before, notebookPath, setCount, view, viaSocket }: AttachOptions
   ): Promise<ExecutionSummary> {
     const model = cell.model;
-    this.running.add(summary.id);
+    this._running.add(summary.id);
     // Held before the panel hears of the cell, so that it shows this feed rather than fetch.
     const hold = this._feeds.open(summary.id, summary, viaSocket);
     const feed = hold.feed;
-    this.executions?.set(model.id, summary.id, notebookPath);
+    this._executions?.set(model.id, summary.id, notebookPath);
     const outputs = new CellOutputs(model.outputs, before, view, {
-      cut: this.trans.__('[jupyter-ddp: earlier output was cut to keep the page responsive]'),
+      cut: this._trans.__('[jupyter-ddp: earlier output was cut to keep the page responsive]'),
       missed: count =>
-        this.trans._n(
+        this._trans._n(
           '[jupyter-ddp: %1 earlier output was dropped: the server no longer had it]',
           '[jupyter-ddp: %1 earlier outputs were dropped: the server no longer had them]',
           count
@@ -267,11 +267,11 @@ export class DdpCellExecutor implements INotebookCellExecutor {
     const render = () =>
       outputs.write(feed.outputs, {
         ranks: summary.ranks,
-        maxChars: this.settings().maxCellOutputChars,
+        maxChars: this._settings().maxCellOutputChars,
         after
       });
     model.executionState = 'running';
-    const notices = this.showNotices(cell, summary);
+    const notices = this._showNotices(cell, summary);
     const onState = () => {
       if (feed.summary?.status === 'running') {
         notices.update(feed.summary);
@@ -287,11 +287,11 @@ export class DdpCellExecutor implements INotebookCellExecutor {
       final = {
         ...final,
         status: 'aborted',
-        failure: this.trans.__('the DDP server no longer knows this execution (it restarted?)')
+        failure: this._trans.__('the DDP server no longer knows this execution (it restarted?)')
       };
     }
     notices.dispose();
-    this.running.delete(summary.id);
+    this._running.delete(summary.id);
     after = [failureOutput(final)].filter(o => o !== null);
     render();
     hold.dispose();
@@ -308,19 +308,19 @@ export class DdpCellExecutor implements INotebookCellExecutor {
    * Keep the cell's notices (the group's problems with its ranks, a straggler, an ignored
    * interrupt) in step with the newest summary, the group, and the clock while they count seconds.
    */
-  private showNotices(
+  private _showNotices(
     cell: CodeCell,
     first: ExecutionSummary
   ): { update: (summary: ExecutionSummary) => void; dispose: () => void } {
-    const { connection } = this.client;
-    const view = new NoticeView(this.trans, () => void this.groups.restart());
+    const { connection } = this._client;
+    const view = new NoticeView(this._trans, () => void this._groups.restart());
     view.mount(cell);
     let summary = first;
     const refresh = () => {
       view.setNotices(
-        cellNotices(summary, connection.group?.problems ?? [], connection.serverNow(), this.trans)
+        cellNotices(summary, connection.group?.problems ?? [], connection.serverNow(), this._trans)
       );
-      this.ticker.set(refresh, needsTicking(summary));
+      this._ticker.set(refresh, needsTicking(summary));
     };
     const onGroup = () => refresh();
     connection.groupChanged.connect(onGroup);
@@ -332,7 +332,7 @@ export class DdpCellExecutor implements INotebookCellExecutor {
       },
       dispose: () => {
         connection.groupChanged.disconnect(onGroup);
-        this.ticker.set(refresh, false);
+        this._ticker.set(refresh, false);
         view.dispose();
       }
     };
@@ -346,7 +346,7 @@ export class DdpCellExecutor implements INotebookCellExecutor {
   async reattach(panel: NotebookPanel): Promise<void> {
     let executions: ExecutionSummary[];
     try {
-      executions = await this.client.api.executions();
+      executions = await this._client.api.executions();
     } catch {
       return; // no jupyter-ddp server
     }
@@ -358,16 +358,16 @@ export class DdpCellExecutor implements INotebookCellExecutor {
     }
     for (const cell of panel.content.widgets) {
       const summary = latest.get(cell.model.id);
-      if (!summary || !(cell instanceof CodeCell) || this.running.has(summary.id)) {
+      if (!summary || !(cell instanceof CodeCell) || this._running.has(summary.id)) {
         continue;
       }
       const unsaved = cell.model.executionCount === null && cell.model.outputs.length === 0;
       if (summary.status === 'running' || unsaved) {
-        void this.attach(cell, summary, {
+        void this._attach(cell, summary, {
           before: [],
           notebookPath: panel.context.path,
           setCount: true,
-          view: this.viewOf(cell.model, panel.model),
+          view: this._viewOf(cell.model, panel.model),
           viaSocket: false
         });
       }
@@ -378,11 +378,11 @@ export class DdpCellExecutor implements INotebookCellExecutor {
    * The cell's own choice (`ddp.show` in its metadata), the notebook's (`%autodip on --see`), or
    * the default setting.
    */
-  private viewOf(model: ICodeCellModel, notebook: INotebookModel | null): RankView {
+  private _viewOf(model: ICodeCellModel, notebook: INotebookModel | null): RankView {
     return rankViewOf(
       { ddp: model.getMetadata('ddp') },
       { ddp: notebook?.getMetadata('ddp') },
-      this.settings().showRanks
+      this._settings().showRanks
     );
   }
 }

@@ -63,10 +63,10 @@ export async function runLocalCode(options: RunOptions, code: string): Promise<b
  * start: code from the jupyter-ddp server, run silently.
  */
 export class KernelClients {
-  private readonly installed = new WeakMap<Kernel.IKernelConnection, Promise<void>>();
-  private readonly watched = new WeakSet<Kernel.IKernelConnection>();
+  private readonly _installed = new WeakMap<Kernel.IKernelConnection, Promise<void>>();
+  private readonly _watched = new WeakSet<Kernel.IKernelConnection>();
 
-  constructor(private readonly api: DdpApi) {}
+  constructor(private readonly _api: DdpApi) {}
 
   /** Resolves once the session's kernel has the client (or there is no kernel or no server). */
   ensure(context: ISessionContext | undefined): Promise<void> {
@@ -74,22 +74,22 @@ export class KernelClients {
     if (!kernel) {
       return Promise.resolve();
     }
-    let done = this.installed.get(kernel);
+    let done = this._installed.get(kernel);
     if (!done) {
-      done = this.api.kernelClient().then(
+      done = this._api.kernelClient().then(
         async info => {
           await kernel.requestExecute({ code: info.code, silent: true, store_history: false }).done;
         },
         () => undefined // no jupyter-ddp server: the magics will say what is missing
       );
-      this.installed.set(kernel, done);
+      this._installed.set(kernel, done);
     }
-    if (!this.watched.has(kernel)) {
-      this.watched.add(kernel);
+    if (!this._watched.has(kernel)) {
+      this._watched.add(kernel);
       // A restarted kernel (same connection) has lost it.
       kernel.statusChanged.connect((k, status) => {
         if (status === 'restarting' || status === 'autorestarting') {
-          this.installed.delete(k);
+          this._installed.delete(k);
         }
       });
     }

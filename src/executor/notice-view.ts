@@ -9,11 +9,11 @@ import { CellNotice } from './notices';
  * cell's view, never of its outputs, so nothing of it is saved with the notebook.
  */
 export class NoticeView extends Widget {
-  private shown = '';
+  private _shown = '';
 
   constructor(
-    private readonly trans: TranslationBundle,
-    private readonly restart: () => void
+    private readonly _trans: TranslationBundle,
+    private readonly _restart: () => void
   ) {
     super();
     this.addClass('jp-ddp-CellNotice');
@@ -32,10 +32,10 @@ export class NoticeView extends Widget {
   setNotices(notices: CellNotice[]): void {
     // Rebuilt only when the text changes: a button under the pointer or in focus stays.
     const key = JSON.stringify(notices);
-    if (key === this.shown) {
+    if (key === this._shown) {
       return;
     }
-    this.shown = key;
+    this._shown = key;
     this.node.textContent = '';
     for (const notice of notices) {
       const item = document.createElement('div');
@@ -48,11 +48,11 @@ export class NoticeView extends Widget {
       if (notice.offerRestart) {
         const button = document.createElement('button');
         button.className = 'jp-Button jp-mod-styled jp-mod-warn jp-ddp-CellNotice-restart';
-        button.textContent = this.trans.__('Restart group');
-        button.title = this.trans.__(
+        button.textContent = this._trans.__('Restart group');
+        button.title = this._trans.__(
           'Stop every rank and start the group again: running cells end, the ranks’ variables are lost'
         );
-        button.addEventListener('click', () => this.restart());
+        button.addEventListener('click', () => this._restart());
         item.append(button);
       }
       this.node.append(item);

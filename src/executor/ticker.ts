@@ -6,24 +6,24 @@ export const TICK_MS = 1000;
  * subscriber wants ticks.
  */
 export class Ticker {
-  private readonly subscribers = new Set<() => void>();
-  private timer: ReturnType<typeof setInterval> | undefined;
+  private readonly _subscribers = new Set<() => void>();
+  private _timer: ReturnType<typeof setInterval> | undefined;
 
   /** Whether the timer runs. */
   get isRunning(): boolean {
-    return this.timer !== undefined;
+    return this._timer !== undefined;
   }
 
   /** Start (`wanted`) or stop calling `subscriber`. */
   set(subscriber: () => void, wanted: boolean): void {
     if (wanted) {
-      this.subscribers.add(subscriber);
-      this.timer ??= setInterval(() => this.subscribers.forEach(s => s()), TICK_MS);
+      this._subscribers.add(subscriber);
+      this._timer ??= setInterval(() => this._subscribers.forEach(s => s()), TICK_MS);
     } else {
-      this.subscribers.delete(subscriber);
-      if (this.subscribers.size === 0) {
-        clearInterval(this.timer);
-        this.timer = undefined;
+      this._subscribers.delete(subscriber);
+      if (this._subscribers.size === 0) {
+        clearInterval(this._timer);
+        this._timer = undefined;
       }
     }
   }

@@ -11,8 +11,8 @@ export interface GroupDefaults {
 
 /** The body of the group dialog: its state, and what the next start will use. */
 export class GroupControls extends Widget {
-  private gpus: HTMLInputElement;
-  private cpuRanks: HTMLInputElement;
+  private _gpus: HTMLInputElement;
+  private _cpuRanks: HTMLInputElement;
   private readonly _gpusProblem: HTMLParagraphElement;
 
   constructor(
@@ -41,7 +41,7 @@ export class GroupControls extends Widget {
       pre.textContent = notice;
       this.node.appendChild(pre);
     }
-    this.gpus = this.field(
+    this._gpus = this._field(
       trans.__('GPUs ("all" or indices such as 0,2)'),
       'text',
       defaults.gpus,
@@ -50,9 +50,9 @@ export class GroupControls extends Widget {
     // What is wrong with the GPU list, said while it is typed (a start refuses it too).
     this._gpusProblem = document.createElement('p');
     this._gpusProblem.className = 'jp-ddp-GroupControls-problem';
-    this.gpus.parentElement!.appendChild(this._gpusProblem);
-    this.gpus.addEventListener('input', () => this._checkGpus());
-    this.cpuRanks = this.field(
+    this._gpus.parentElement!.appendChild(this._gpusProblem);
+    this._gpus.addEventListener('input', () => this._checkGpus());
+    this._cpuRanks = this._field(
       trans.__('CPU ranks (where there is no GPU)'),
       'number',
       String(defaults.cpuRanks),
@@ -62,21 +62,21 @@ export class GroupControls extends Widget {
 
   /** The start request the form describes; throws, naming the bad entry, on a bad GPU list. */
   request(): StartGroupRequest {
-    return { gpus: parseGpus(this.gpus.value), cpuRanks: Number(this.cpuRanks.value) };
+    return { gpus: parseGpus(this._gpus.value), cpuRanks: Number(this._cpuRanks.value) };
   }
 
   private _checkGpus(): void {
     let problem = '';
     try {
-      parseGpus(this.gpus.value);
+      parseGpus(this._gpus.value);
     } catch (err) {
       problem = (err as Error).message;
     }
     this._gpusProblem.textContent = problem;
-    this.gpus.setAttribute('aria-invalid', String(problem !== ''));
+    this._gpus.setAttribute('aria-invalid', String(problem !== ''));
   }
 
-  private field(label: string, type: string, value: string, name: string): HTMLInputElement {
+  private _field(label: string, type: string, value: string, name: string): HTMLInputElement {
     const row = document.createElement('label');
     row.className = 'jp-ddp-GroupControls-field';
     row.textContent = label;

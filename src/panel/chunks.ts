@@ -24,15 +24,15 @@ export interface Chunk {
  */
 export class StreamChunker {
   /** Absolute start of the first chunk kept (null until the first update). */
-  private firstStart: number | null = null;
-  private firstNo = 0;
+  private _firstStart: number | null = null;
+  private _firstNo = 0;
   /** Absolute ends of the closed chunks, the first one numbered `firstNo`. */
-  private ends: number[] = [];
+  private _ends: number[] = [];
   /** Some boundary is not at a line end (a line longer than two chunks was split). */
-  private forced = false;
-  private rev = 0;
+  private _forced = false;
+  private _rev = 0;
 
-  constructor(private readonly size = CHUNK_CHARS) {}
+  constructor(private readonly _size = CHUNK_CHARS) {}
 
   /**
    * The chunks of `text`, a stream output whose first `base` characters were cut; `rev` changes
@@ -40,44 +40,44 @@ export class StreamChunker {
    */
   update(text: string, base: number, rev = 0): Chunk[] {
     const total = base + text.length;
-    const lastEnd = this.ends[this.ends.length - 1] ?? this.firstStart ?? 0;
+    const lastEnd = this._ends[this._ends.length - 1] ?? this._firstStart ?? 0;
     // A rewrite only touches the last line, past every boundary at a line end; anything else
     // starts afresh, with new chunk numbers.
-    if (this.firstStart === null || (rev !== this.rev && (this.forced || lastEnd > total))) {
-      this.firstNo += this.ends.length + 1;
-      this.firstStart = base;
-      this.ends = [];
-      this.forced = false;
+    if (this._firstStart === null || (rev !== this._rev && (this._forced || lastEnd > total))) {
+      this._firstNo += this._ends.length + 1;
+      this._firstStart = base;
+      this._ends = [];
+      this._forced = false;
     }
-    this.rev = rev;
-    while (this.ends.length > 0 && this.ends[0] <= base) {
-      this.firstStart = this.ends.shift()!;
-      this.firstNo++;
+    this._rev = rev;
+    while (this._ends.length > 0 && this._ends[0] <= base) {
+      this._firstStart = this._ends.shift()!;
+      this._firstNo++;
     }
-    let open = Math.max(this.ends[this.ends.length - 1] ?? this.firstStart, base);
-    while (total - open > this.size) {
-      const newline = text.indexOf('\n', open - base + this.size - 1);
+    let open = Math.max(this._ends[this._ends.length - 1] ?? this._firstStart, base);
+    while (total - open > this._size) {
+      const newline = text.indexOf('\n', open - base + this._size - 1);
       let end: number;
       if (newline !== -1) {
         end = base + newline + 1;
-      } else if (total - open > 2 * this.size) {
-        end = open + this.size;
-        this.forced = true;
+      } else if (total - open > 2 * this._size) {
+        end = open + this._size;
+        this._forced = true;
       } else {
         break;
       }
-      this.ends.push(end);
+      this._ends.push(end);
       open = end;
     }
     const chunks: Chunk[] = [];
-    let start = this.firstStart;
-    this.ends.forEach((end, i) => {
-      chunks.push({ no: this.firstNo + i, start: Math.max(start, base), end, open: false });
+    let start = this._firstStart;
+    this._ends.forEach((end, i) => {
+      chunks.push({ no: this._firstNo + i, start: Math.max(start, base), end, open: false });
       start = end;
     });
     if (total > Math.max(start, base)) {
       chunks.push({
-        no: this.firstNo + this.ends.length,
+        no: this._firstNo + this._ends.length,
         start: Math.max(start, base),
         end: total,
         open: true

@@ -127,14 +127,14 @@ function words(rest: string): string[] {
 
 /** Reads a magic's words in order; a flag's value is the next word. */
 class Words {
-  private index = 0;
+  private _index = 0;
   constructor(
     readonly magic: MagicName,
-    private readonly list: string[]
+    private readonly _list: string[]
   ) {}
 
   next(): string | undefined {
-    return this.list[this.index++];
+    return this._list[this._index++];
   }
 
   value(flag: string): string {

@@ -7,37 +7,37 @@ import { plainTexts } from '../texts';
 class MemoryHost implements DirectiveHost {
   readonly calls: string[] = [];
   ddp: Record<string, unknown> | undefined;
-  private info: GroupInfo;
+  private _info: GroupInfo;
 
   constructor(state: GroupState = 'stopped', worldSize = 0, ddp?: Record<string, unknown>) {
-    this.info = this.shaped(state, worldSize);
+    this._info = this._shaped(state, worldSize);
     this.ddp = ddp;
   }
 
   async group(): Promise<GroupInfo> {
-    return this.info;
+    return this._info;
   }
 
   async start(shape: GroupShape): Promise<GroupInfo> {
     this.calls.push(`start ${JSON.stringify(shape)}`);
-    if (this.info.state !== 'stopped') {
-      throw new Error(`group "default" is already ${this.info.state}; stop or restart it first`);
+    if (this._info.state !== 'stopped') {
+      throw new Error(`group "default" is already ${this._info.state}; stop or restart it first`);
     }
     const size = shape.gpus === undefined || shape.gpus === 'all' ? (shape.cpuRanks ?? 2) : 9;
-    this.info = this.shaped('ready', size);
-    return this.info;
+    this._info = this._shaped('ready', size);
+    return this._info;
   }
 
   async restart(): Promise<GroupInfo> {
     this.calls.push('restart');
-    this.info = this.shaped('ready', this.info.worldSize);
-    return this.info;
+    this._info = this._shaped('ready', this._info.worldSize);
+    return this._info;
   }
 
   async stop(): Promise<GroupInfo> {
     this.calls.push('stop');
-    this.info = this.shaped('stopped', 0);
-    return this.info;
+    this._info = this._shaped('stopped', 0);
+    return this._info;
   }
 
   notebookDdp(): unknown {
@@ -48,7 +48,7 @@ class MemoryHost implements DirectiveHost {
     this.ddp = ddp;
   }
 
-  private shaped(state: GroupState, worldSize: number): GroupInfo {
+  private _shaped(state: GroupState, worldSize: number): GroupInfo {
     const running = state !== 'stopped' && state !== 'failed';
     return {
       name: 'default',
