@@ -35,6 +35,8 @@ export class DdpGroupManager implements IDdpGroupManager {
   private _device: DeviceKind | null = null;
   /** The kernel of the last notebook that needed the group: the ranks start from it. */
   private _lastKernel: string | undefined;
+  /** A start, stop, restart or interrupt this tab asked for and the server has not answered. */
+  private _acting: Promise<unknown> | null = null;
 
   constructor(
     private readonly _client: IDdpClient,
@@ -134,6 +136,7 @@ export class DdpGroupManager implements IDdpGroupManager {
     const trans = this._trans;
     const { api } = this._client;
     this._lastKernel = kernelName ?? this._lastKernel;
+    await this._acting?.catch(() => undefined);
     const group = this.group;
     if (this.isRunning) {
       return true;
@@ -216,14 +219,23 @@ export class DdpGroupManager implements IDdpGroupManager {
     });
   }
 
-  /** Run `action`; what went wrong is shown under `what`. */
+  /**
+   * Run `action`; what went wrong is shown under `what`. While it runs, a cell that needs the
+   * group waits for it (the socket may still tell the state from before it).
+   */
   private async _act(what: string, action: () => Promise<unknown>): Promise<boolean> {
+    const acting = action();
+    this._acting = acting;
     try {
-      await action();
+      await acting;
       return true;
     } catch (err) {
       await showErrorMessage(what, (err as Error).message);
       return false;
+    } finally {
+      if (this._acting === acting) {
+        this._acting = null;
+      }
     }
   }
 }
