@@ -16,11 +16,12 @@ import sys
 import jupyterlab_server.settings_utils
 from jsonschema import Draft7Validator
 from jupyter_core.paths import jupyter_config_dir
-from jupyter_server.base.handlers import APIHandler
+from jupyter_server.base.handlers import APIHandler, JupyterHandler
+from jupyter_server.base.zmqhandlers import WebSocketMixin
 from jupyterlab_server import LabServerApp
 from jupyterlab_server.handlers import LabHandler, NotFoundHandler
 from jupyterlab_server.server import url_path_join
-from tornado import web
+from tornado import web, websocket
 from traitlets import Bool, default
 
 # jupyterlab_server 2.16 validates settings with JSON Schema draft 4, which ignores `const`, so
@@ -72,6 +73,25 @@ class OfflineNewsHandler(APIHandler):
     @web.authenticated
     def get(self):
         self.finish(json.dumps(self.body))
+
+
+class EventsSubscribeHandler(WebSocketMixin, JupyterHandler, websocket.WebSocketHandler):
+    """`/api/events/subscribe` for a jupyter_server without an event bus (1.x; 2.x has its own).
+
+    JupyterLab 4's service manager keeps a subscription to the server's events open and, while
+    the socket is refused, retries it with back-off for as long as the page is open. There are no
+    events to send here, so this accepts the subscription and sends nothing, as jupyter_server 2's
+    subscription does while nothing is emitted. Authentication and authorization are those of
+    jupyter_server 2's handler.
+    """
+
+    auth_resource = "events"
+
+    def get(self, *args, **kwargs):
+        user = self.current_user
+        if not user or not self.authorizer.is_authorized(self, user, "execute", self.auth_resource):
+            raise web.HTTPError(403)
+        return super().get(*args, **kwargs)
 
 
 class NotFoundPageHandler(LabHandler):
@@ -157,6 +177,8 @@ class LabApp(LabServerApp):
         self.handlers.append((url_path_join(api, "news"), OfflineNewsHandler, {"body": {"news": []}}))
         self.handlers.append((url_path_join(api, "update"), OfflineNewsHandler, {"body": {"notification": None}}))
         self.handlers.append((url_path_join(api, ".*"), UnknownApiHandler))
+        if not hasattr(self.serverapp, "event_logger"):  # the event bus of jupyter_server >= 2
+            self.handlers.append(("/api/events/subscribe", EventsSubscribeHandler))
         self.handlers.append((catch_all[0][0], NotFoundPageHandler))
 
 

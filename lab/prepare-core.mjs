@@ -6,6 +6,7 @@
 //   core/package.json            the core metadata (`build-labextension --core-path lab/build/core`)
 //   schemas/<package>/...        settings schemas + package.json.orig, as jupyterlab_server reads them
 //   settings/page_config.json    app-level page config (disabled extensions)
+//   settings/overrides.d/...     the bundled lab's defaults for core settings
 //   js/core-extensions.js        the generated plugin list and style imports that lab/src/main.ts uses
 // Themes are compiled by lab/webpack.config.js.
 import fs from 'node:fs';
@@ -78,6 +79,21 @@ function writePageConfig() {
   );
 }
 
+// The bundled lab has no news source (lab/app.py answers the news API with none), so JupyterLab's
+// first-run "get notified about official Jupyter news?" prompt would ask about nothing. It ships
+// answered "Never" (a user can still choose "Always" in the settings). jupyterlab_server reads
+// default overrides from settings/overrides.d/*.json, one file per package that ships some.
+const SETTINGS_DEFAULTS = {
+  '@jupyterlab/apputils-extension:notification': { fetchNews: 'false' }
+};
+
+function writeSettingsDefaults() {
+  writeFile(
+    path.join(buildDir, 'settings', 'overrides.d', 'jupyterlab-ddp.json'),
+    JSON.stringify(SETTINGS_DEFAULTS, null, 2) + '\n'
+  );
+}
+
 function styleImport(name) {
   const pkg = readJSON(path.join(packageDir(name), 'package.json'));
   const style = pkg.styleModule ?? pkg.style;
@@ -113,6 +129,7 @@ const packages = corePackages();
 writeCoreMetadata();
 const schemaCount = copySchemas(packages.names);
 writePageConfig();
+writeSettingsDefaults();
 const styleCount = writeExtensionModule(packages);
 console.log(
   `prepare-core: JupyterLab ${core.version}: ${packages.names.length} packages, ` +

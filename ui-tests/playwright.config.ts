@@ -10,20 +10,14 @@ import * as path from 'node:path';
 export const TOKEN = 'ui-test-token';
 export const PORT = Number(process.env.DDP_UI_PORT ?? 18888);
 // One scratch folder per port, made afresh by the main process (workers re-read this config).
-// JupyterLab's user settings and workspaces live there, never in ~/.jupyter, and the first-run
-// "get news?" prompt is answered there.
+// JupyterLab's user settings and workspaces live there, never in ~/.jupyter; nothing of
+// JupyterLab's own is pre-answered there, so the tests see the bundled lab as a new user does.
 const scratch = path.join(os.tmpdir(), `jupyter-ddp-ui-${PORT}`);
 export const notebookDir = path.join(scratch, 'notebooks');
 const settingsDir = path.join(scratch, 'settings');
 if (process.env.TEST_WORKER_INDEX === undefined) {
-  const newsSettings = path.join(settingsDir, '@jupyterlab', 'apputils-extension');
   fs.rmSync(scratch, { recursive: true, force: true });
   fs.mkdirSync(notebookDir, { recursive: true });
-  fs.mkdirSync(newsSettings, { recursive: true });
-  fs.writeFileSync(
-    path.join(newsSettings, 'notification.jupyterlab-settings'),
-    JSON.stringify({ fetchNews: 'false' })
-  );
   // DDP cells start a group of 4 CPU ranks on demand, as the issue's scenarios run them.
   const ddpSettings = path.join(settingsDir, 'jupyterlab-ddp');
   fs.mkdirSync(ddpSettings, { recursive: true });
