@@ -224,7 +224,8 @@ export class DdpGroupManager implements IDdpGroupManager {
    * group waits for it (the socket may still tell the state from before it).
    */
   private async _act(what: string, action: () => Promise<unknown>): Promise<boolean> {
-    const acting = action();
+    // A request that cannot be made (a bad GPU list) throws at once: shown as a refusal too.
+    const acting = Promise.resolve().then(action);
     this._acting = acting;
     try {
       await acting;
