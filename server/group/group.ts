@@ -17,7 +17,8 @@ import {
   PushRequest,
   PushResult,
   RankProblem,
-  StartGroupRequest
+  StartGroupRequest,
+  WarmInfo
 } from '../../src/protocol/api';
 import { describeExit, Kernel, KernelDiedError, KernelExit } from '../kernel/kernel';
 import { getKernelSpec, KernelSpec } from '../kernel/kernelspec';
@@ -47,6 +48,8 @@ const START_STEP_TIMEOUT_MS = 120_000;
 const RANK_END_NOTICE_MS = 500;
 /** An interrupt that has not ended a rank's cell after this long will not: say so. */
 const INTERRUPT_GRACE_MS = 5000;
+/** Spares warmed before any start (warm()) end after this long unless a start takes them. */
+export const WARM_IDLE_MS = 10 * 60_000;
 
 /** Where ranks run and what runs them. */
 export interface GroupEnvironment {
@@ -60,6 +63,7 @@ export interface GroupEnvironment {
   startStepTimeoutMs?: number;
   watchTimes?: RankWatchTimes;
   interruptGraceMs?: number;
+  warmIdleMs?: number;
 }
 
 /** Everything a group tells its clients. */
@@ -107,7 +111,8 @@ const PROBLEM_TEXT: Record<RankProblem['kind'], (rank: number) => string> = {
  *
  * Once started, the group keeps as many warm spare kernels (torch already imported) as it has
  * ranks, unless asked not to (`spares: false`): a restart, or a new start of the same kernelspec,
- * folder and GPUs, hands them their ranks instead of starting Python and torch again.
+ * folder and GPUs, hands them their ranks instead of starting Python and torch again. `warm()`
+ * starts such spares before the first start, for a start that is likely to come.
  */
 export class DdpGroup {
   private _state: GroupState = 'stopped';
@@ -221,6 +226,46 @@ export class DdpGroup {
     return this._pool.settled();
   }
 
+  /**
+   * Start, in the background, the spares that `request`'s start would take (a notebook that needs
+   * the ranks was opened): as many as its ranks, of its kernelspec, folder and GPUs, each
+   * importing torch and touching no GPU. A warm of another recipe replaces them; they end after
+   * `WARM_IDLE_MS` unless a start takes them first, and with `stop()`. Answers at once.
+   */
+  async warm(request: StartGroupRequest): Promise<WarmInfo> {
+    if (request.spares === false) {
+      throw new BadRequestError(
+        '"spares": false keeps no spares: there is nothing to warm',
+        'spares'
+      );
+    }
+    this._requireStoppedForWarm();
+    const generation = this._generation;
+    const plan = await this._plan(request);
+    if (generation !== this._generation) {
+      throw new ConflictError(
+        `group "${this.name}" was started or stopped meanwhile; warm it again`
+      );
+    }
+    this._requireStoppedForWarm();
+    this._pool.fill(recipeOf(plan), plan.worldSize, this._env.warmIdleMs ?? WARM_IDLE_MS);
+    return this._pool.info();
+  }
+
+  /** The spares kept now. */
+  warmInfo(): WarmInfo {
+    return this._pool.info();
+  }
+
+  /** A group that runs (or starts) keeps spares of its own: warming is for before a start. */
+  private _requireStoppedForWarm(): void {
+    if (this._state === 'starting' || isRunning(this._state)) {
+      throw new ConflictError(
+        `group "${this.name}" is already ${this._state}; it keeps its own spares`
+      );
+    }
+  }
+
   private async _launch(request: StartGroupRequest, plan: Plan): Promise<GroupInfo> {
     // Taken at once, so that a stop or start from now on overtakes this one.
     const generation = ++this._generation;
@@ -246,11 +291,7 @@ export class DdpGroup {
       cudaVisibleDevices: plan.cudaVisibleDevices,
       runId: newRunId()
     };
-    const recipe: SpareRecipe = {
-      spec: plan.spec,
-      cwd: plan.cwd,
-      env: sharedEnvironment(plan.cudaVisibleDevices)
-    };
+    const recipe = recipeOf(plan);
     this._setState('starting');
     let torch: boolean;
     try {
@@ -785,6 +826,11 @@ function rankFailed(rank: number, what: string, err: unknown): Error {
   }
   const reason = `rank ${rank} failed while ${what}: ${(err as Error).message}`;
   return new RankFailedError(reason, { reason, rank, output: [] });
+}
+
+/** How the spares of a planned start are made: the ranks' kernelspec, folder and shared environment. */
+function recipeOf(plan: Plan): SpareRecipe {
+  return { spec: plan.spec, cwd: plan.cwd, env: sharedEnvironment(plan.cudaVisibleDevices) };
 }
 
 function overtaken(name: string): string {

@@ -1,3 +1,4 @@
+import { WarmInfo } from '../../src/protocol/api';
 import { Kernel } from '../kernel/kernel';
 import { KernelSpec } from '../kernel/kernelspec';
 import { warn } from '../log';
@@ -46,11 +47,17 @@ export class WarmPool {
   private _recipe: SpareRecipe | null = null;
   private _size = 0;
   private _started = 0;
+  /** Set while the spares are kept for a start that has not come yet (fill's `idleMs`). */
+  private _expiry: { at: number; timer: NodeJS.Timeout } | null = null;
 
   constructor(private readonly _options: WarmPoolOptions) {}
 
-  /** Keep `size` spares of `recipe`, starting the missing ones now; other recipes' spares end. */
-  fill(recipe: SpareRecipe, size: number): void {
+  /**
+   * Keep `size` spares of `recipe`, starting the missing ones now; other recipes' spares end.
+   * With `idleMs`, they all end that long from now unless a start takes one first (warming before
+   * any group started); without, they are kept until cleared.
+   */
+  fill(recipe: SpareRecipe, size: number, idleMs?: number): void {
     const key = recipeKey(recipe);
     if (key !== this._key) {
       void this.clear();
@@ -58,12 +65,8 @@ export class WarmPool {
       this._recipe = recipe;
     }
     this._size = size;
-    while (this._spares.length < this._size) {
-      this._spawn();
-    }
-    for (const extra of this._spares.splice(this._size)) {
-      void end(extra);
-    }
+    this._setExpiry(idleMs);
+    this._topUp();
   }
 
   /**
@@ -80,7 +83,22 @@ export class WarmPool {
       this._spares.findIndex(s => s.warm),
       this._spares.findIndex(s => s.kernel !== null)
     ].find(i => i >= 0);
-    return index === undefined ? undefined : this._spares.splice(index, 1)[0].ready;
+    if (index === undefined) {
+      return undefined;
+    }
+    this._setExpiry(undefined); // a group is starting on them: its own start refills the pool
+    return this._spares.splice(index, 1)[0].ready;
+  }
+
+  /** What the pool keeps now. */
+  info(): WarmInfo {
+    return {
+      kernelName: this._recipe?.spec.name ?? null,
+      size: this._size,
+      spares: this._spares.length,
+      warm: this._spares.filter(s => s.warm).length,
+      expiresAt: this._expiry?.at ?? null
+    };
   }
 
   /** Resolves once every spare now in the pool is warm (or gone); gives how many are warm. */
@@ -96,7 +114,30 @@ export class WarmPool {
     this._size = 0;
     this._key = null;
     this._recipe = null;
+    this._setExpiry(undefined);
     await Promise.all(ending.map(end));
+  }
+
+  private _setExpiry(idleMs: number | undefined): void {
+    if (this._expiry) {
+      clearTimeout(this._expiry.timer);
+      this._expiry = null;
+    }
+    if (idleMs !== undefined) {
+      const timer = setTimeout(() => void this.clear(), idleMs);
+      timer.unref(); // the server's exit ends the spares anyway
+      this._expiry = { at: Date.now() + idleMs, timer };
+    }
+  }
+
+  /** Start the missing spares, end those over the size. */
+  private _topUp(): void {
+    while (this._spares.length < this._size) {
+      this._spawn();
+    }
+    for (const extra of this._spares.splice(this._size)) {
+      void end(extra);
+    }
   }
 
   private _spawn(): void {
@@ -144,7 +185,7 @@ export class WarmPool {
     }
     void spare.kernel!.kill();
     if (spare.warm) {
-      this.fill(this._recipe!, this._size);
+      this._topUp();
     }
   }
 

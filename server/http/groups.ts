@@ -41,6 +41,13 @@ export function groupsRouter(groups: GroupRegistry): Router {
     await g.stop();
     res.json(g.info());
   });
+  router.get('/:group/warm', (req, res) => {
+    res.json(group(req).warmInfo());
+  });
+  router.post('/:group/warm', async (req, res) => {
+    const g = group(req);
+    res.status(202).json(await g.warm(validStart(req.body ?? {})));
+  });
   router.post('/:group/restart', async (req, res) => {
     res.json(await group(req).restart());
   });

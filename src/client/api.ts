@@ -10,7 +10,8 @@ import {
   ExecutionSummary,
   GroupInfo,
   KernelClientInfo,
-  StartGroupRequest
+  StartGroupRequest,
+  WarmInfo
 } from '../protocol/api';
 
 /** A non-2xx answer: the server's own message, and the status (409: the group's state forbids it). */
@@ -35,6 +36,11 @@ export class DdpApi {
 
   start(request: StartGroupRequest): Promise<GroupInfo> {
     return this._request('POST', `groups/${DEFAULT_GROUP}`, request);
+  }
+
+  /** Have the server start, in the background, the spares `request`'s start would take. */
+  warm(request: StartGroupRequest): Promise<WarmInfo> {
+    return this._request('POST', `groups/${DEFAULT_GROUP}/warm`, request);
   }
 
   stop(): Promise<GroupInfo> {

@@ -112,6 +112,26 @@ export interface StartGroupRequest {
   spares?: boolean;
 }
 
+/**
+ * `GET` and `POST /ddp/api/groups/:group/warm`: the warm spare kernels kept for the group's next
+ * start or restart (torch imported, no GPU touched).
+ */
+export interface WarmInfo {
+  /** Kernelspec the spares were started from; null when none are kept. */
+  kernelName: string | null;
+  /** How many spares are kept: one group's ranks (0: none). */
+  size: number;
+  /** Spares alive now, warm or still importing torch (fewer than `size` while one is replaced). */
+  spares: number;
+  /** Of them, those that have imported torch: ready to become ranks. */
+  warm: number;
+  /**
+   * When spares warmed before any start end, unless a start takes them first (server clock, ms
+   * since the epoch); null when none are kept or they are a started group's.
+   */
+  expiresAt: number | null;
+}
+
 /** The notebook cell an execution runs for, so a reloaded page can find it again. */
 export interface CellRef {
   /** The notebook's path, relative to the served root. */

@@ -68,6 +68,21 @@ describe('/ddp/api/groups', () => {
     }
   );
 
+  it.each([
+    [{ ranks: 'two' }, 'ranks', 'field "ranks" must be integer'],
+    [{ rank: 2 }, 'rank', 'unknown field "rank"'],
+    [{ kernelName: 'nope' }, 'kernelName', "No such kernel: 'nope'"],
+    [{ cwd: '../..' }, 'cwd', 'cwd "../.." is not a folder inside the served root'],
+    [{ spares: false }, 'spares', '"spares": false keeps no spares: there is nothing to warm']
+  ])('refuses warm body %j with a 400 naming %s, warming nothing', async (body, field, message) => {
+    const res = await post('/default/warm', body);
+    expect(res.status).toBe(400);
+    const error = await res.json();
+    expect(error.field).toBe(field);
+    expect(error.error).toContain(message);
+    expect(await (await api('/default/warm')).json()).toMatchObject({ size: 0, spares: 0 });
+  });
+
   it('answers malformed JSON with a 400', async () => {
     const res = await api('/default', { method: 'POST', body: '{"ranks": 2' });
     expect(res.status).toBe(400);
@@ -124,6 +139,7 @@ describe('/ddp/api/groups', () => {
     expect(started.status).toBe(200);
     expect(await started.json()).toMatchObject({ state: 'ready', worldSize: 2, backend: 'gloo' });
     expect(await post('/default', {}).then(r => r.status)).toBe(409);
+    expect(await post('/default/warm', { ranks: 2 }).then(r => r.status)).toBe(409);
 
     const res = await post('/default/executions', {
       code: 'import os\nprint("hello from", os.environ["RANK"])'
