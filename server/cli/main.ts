@@ -6,6 +6,7 @@ import { parseGpuList } from '../../src/protocol/gpu-list';
 import { installExtension, uninstallExtension } from './extension';
 import { runLab } from './lab';
 import { runCommand } from './run';
+import { runServe } from './serve';
 
 function portNumber(value: string): number {
   const port = Number(value);
@@ -104,6 +105,18 @@ export function main(argv: string[]): void {
       })
         .then(code => process.exit(code))
         .catch(fail)
+    );
+
+  program
+    .command('serve', { hidden: true })
+    .description('serve /ddp/ for the jupyterlab_ddp Jupyter server extension, which runs this')
+    .requiredOption('--root-dir <dir>', "the Jupyter server's root folder", existingDir)
+    .requiredOption('--runtime-dir <dir>', 'a private folder for connection files', existingDir)
+    .option('--python <path>', 'the Python that runs the process guard')
+    .action(opts =>
+      runServe({ rootDir: opts.rootDir, runtimeDir: opts.runtimeDir, python: opts.python }).catch(
+        fail
+      )
     );
 
   program

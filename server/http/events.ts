@@ -8,6 +8,7 @@ import {
   ExecuteReply,
   ExecutionSummary,
   GroupSummary,
+  HelloMessage,
   ServerMessage
 } from '../../src/protocol/api';
 import { warn } from '../log';
@@ -19,6 +20,9 @@ import { validator } from './validate';
 
 /** Starts an execution of group `name` from an unchecked request body, as the REST route does. */
 export type ExecuteHandler = (name: string, body: unknown) => ExecutionSummary;
+
+/** What `hello` says of this server process. */
+export type ServerIdentity = Pick<HelloMessage, 'version' | 'serverId' | 'restartedAfter'>;
 
 /** One per browser tab: many more is a client opening sockets in a loop. */
 export const MAX_CLIENTS = 64;
@@ -53,8 +57,8 @@ export class EventHub {
   private readonly _corked = new Set<Duplex>();
 
   constructor(
+    private readonly _identity: ServerIdentity,
     private readonly _auth: Authenticator,
-    private readonly _version: string,
     private readonly _summary: () => GroupSummary,
     private readonly _execute: ExecuteHandler
   ) {}
@@ -90,7 +94,7 @@ export class EventHub {
       ws.on('message', (data, isBinary) => this._receive(ws, data, isBinary));
       this._send(ws, {
         type: 'hello',
-        version: this._version,
+        ...this._identity,
         group: this._summary(),
         serverTime: Date.now()
       });

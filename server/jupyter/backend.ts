@@ -86,6 +86,8 @@ export class JupyterBackend {
         ...process.env,
         JUPYTER_TOKEN: options.token,
         JUPYTER_RUNTIME_DIR: runtimeDir,
+        // jupyterlab_ddp, where pip installed it, then leaves /ddp/ and /lab to us
+        JUPYTER_DDP_FRONTED: '1',
         PYDEVD_DISABLE_FILE_VALIDATION: '1'
       }
     });

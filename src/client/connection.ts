@@ -33,6 +33,9 @@ export class DdpConnection implements IDisposable {
   private _output = new Signal<this, OutputEvent>(this);
   private _execution = new Signal<this, ExecutionSummary>(this);
   private _reconnected = new Signal<this, void>(this);
+  private _serverRestarted = new Signal<this, string>(this);
+  /** The serverId of the last hello: another one means another server process. */
+  private _serverId: string | null = null;
   private _isDisposed = false;
   /** The server's clock minus ours, from its hello (0 until then). */
   private _clockOffset = 0;
@@ -68,6 +71,14 @@ export class DdpConnection implements IDisposable {
   /** The socket is back after a drop: events in between were missed. */
   get reconnected(): ISignal<this, void> {
     return this._reconnected;
+  }
+
+  /**
+   * The server process is another one than before the drop: its manager (the Jupyter server
+   * extension) started it again after it ended, with every group. The reason says how it ended.
+   */
+  get serverRestarted(): ISignal<this, string> {
+    return this._serverRestarted;
   }
 
   get isDisposed(): boolean {
@@ -148,6 +159,10 @@ export class DdpConnection implements IDisposable {
         if (this._everConnected) {
           this._reconnected.emit();
         }
+        if (this._serverId !== null && message.serverId !== this._serverId) {
+          this._serverRestarted.emit(message.restartedAfter ?? '');
+        }
+        this._serverId = message.serverId;
         this._everConnected = true;
         break;
       case 'group':

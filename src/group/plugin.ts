@@ -1,5 +1,5 @@
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { ICommandPalette } from '@jupyterlab/apputils';
+import { ICommandPalette, Notification } from '@jupyterlab/apputils';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator } from '@jupyterlab/translation';
 
@@ -65,6 +65,19 @@ export const groupPlugin: JupyterFrontEndPlugin<IDdpGroupManager> = {
       execute: () => manager.showControls()
     });
     client.connection.groupChanged.connect(() => app.commands.notifyCommandChanged());
+    // Only a server run by the Jupyter server extension comes back as another process on its own.
+    client.connection.serverRestarted.connect((_, reason) => {
+      Notification.warning(
+        reason
+          ? trans.__(
+              'The DDP server stopped (%1) and was started again. The DDP group was stopped with it: start it again to go on.',
+              reason
+            )
+          : trans.__(
+              'The DDP server was started again. The DDP group was stopped with it: start it again to go on.'
+            )
+      );
+    });
     if (palette) {
       const category = trans.__('DDP');
       for (const command of Object.values(GroupCommandIDs)) {

@@ -279,9 +279,24 @@ export interface ExecutionRecord {
   dropped: number;
 }
 
+/** The first message on every WebSocket. */
+export interface HelloMessage {
+  type: 'hello';
+  version: string;
+  /** New at every start of the server process: a client that sees it change knows it restarted. */
+  serverId: string;
+  /**
+   * Why the server process before this one ended, when the Jupyter server extension that runs it
+   * started it again (`exited with signal SIGKILL`); absent after a first start.
+   */
+  restartedAfter?: string;
+  group: GroupSummary;
+  serverTime: number;
+}
+
 /** Messages the server pushes over the WebSocket. */
 export type ServerMessage =
-  | { type: 'hello'; version: string; group: GroupSummary; serverTime: number }
+  | HelloMessage
   | { type: 'group'; group: GroupInfo }
   | { type: 'output'; group: string; event: OutputEvent }
   | { type: 'execution'; group: string; execution: ExecutionSummary }

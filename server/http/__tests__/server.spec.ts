@@ -90,6 +90,7 @@ describe('jupyter-ddp HTTP server', () => {
     expect(message).toEqual({
       type: 'hello',
       version: '9.9.9',
+      serverId: expect.stringMatching(/^[0-9a-f-]{36}$/),
       group: { state: 'stopped', worldSize: 0, device: null },
       serverTime: expect.any(Number)
     });

@@ -67,8 +67,13 @@ function send(socket: ServerSocket, message: ServerMessage): void {
   socket.send(JSON.stringify(message));
 }
 
-function hello(socket: ServerSocket, group: GroupSummary, serverTime = Date.now()): void {
-  send(socket, { type: 'hello', version: '0.0.0-test', group, serverTime });
+function hello(
+  socket: ServerSocket,
+  group: GroupSummary,
+  serverTime = Date.now(),
+  server: { serverId: string; restartedAfter?: string } = { serverId: 'server-1' }
+): void {
+  send(socket, { type: 'hello', version: '0.0.0-test', ...server, group, serverTime });
 }
 
 /** The next value `signal` emits. */
@@ -261,6 +266,34 @@ describe('DdpConnection', () => {
     expect(reconnects).toBe(1);
     expect(connection.group).toEqual(STOPPED);
     expect(server.received.filter(m => m.type === 'execute')).toHaveLength(1);
+  });
+
+  it('says the server restarted when the hello after a drop comes from another server process', async () => {
+    let restarts: string[] = [];
+    connection.serverRestarted.connect((_, reason) => restarts.push(reason));
+    const first = await connected(READY);
+    first.terminate();
+    // the same process again (a dropped network, a proxy restarted): nothing to say
+    let socket = await server.nextConnection();
+    hello(socket, READY);
+    await nextEmission(connection.reconnected);
+    expect(restarts).toEqual([]);
+
+    socket.terminate();
+    socket = await server.nextConnection();
+    const restarted = nextEmission(connection.serverRestarted);
+    hello(socket, STOPPED, Date.now(), {
+      serverId: 'server-2',
+      restartedAfter: 'exited with signal SIGKILL'
+    });
+    expect(await restarted).toBe('exited with signal SIGKILL');
+    expect(connection.group).toEqual(STOPPED);
+    restarts = [];
+    socket.terminate();
+    socket = await server.nextConnection();
+    hello(socket, STOPPED, Date.now(), { serverId: 'server-2' });
+    await nextEmission(connection.reconnected);
+    expect(restarts).toEqual([]);
   });
 
   it('backs off, doubling the wait up to 10 s, while the server refuses; a hello starts again at 0.5 s', async () => {
