@@ -4,27 +4,45 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 /**
- * UI tests drive Debian's Chromium (never a downloaded browser) against a real `jupyter-ddp lab`
- * serving a scratch folder, on a fixed token and port.
+ * UI tests drive Debian's Chromium (never a downloaded browser), on a fixed token and ports,
+ * against real servers each serving a scratch folder: `jupyter-ddp lab` (tests/), a plain
+ * `jupyter server` with the jupyterlab_ddp package installed in a venv (server-extension/).
  */
 export const TOKEN = 'ui-test-token';
 export const PORT = Number(process.env.DDP_UI_PORT ?? 18888);
+export const SERVER_EXTENSION_PORT = PORT + 1;
 // One scratch folder per port, made afresh by the main process (workers re-read this config).
 // JupyterLab's user settings and workspaces live there, never in ~/.jupyter; nothing of
 // JupyterLab's own is pre-answered there, so the tests see the bundled lab as a new user does.
 const scratch = path.join(os.tmpdir(), `jupyter-ddp-ui-${PORT}`);
 export const notebookDir = path.join(scratch, 'notebooks');
 const settingsDir = path.join(scratch, 'settings');
+const serverExtension = path.join(scratch, 'server-extension');
 if (process.env.TEST_WORKER_INDEX === undefined) {
   fs.rmSync(scratch, { recursive: true, force: true });
   fs.mkdirSync(notebookDir, { recursive: true });
-  // DDP cells start a group of 4 CPU ranks on demand, as the issue's scenarios run them.
-  const ddpSettings = path.join(settingsDir, 'jupyterlab-ddp');
+  fs.mkdirSync(path.join(serverExtension, 'notebooks'), { recursive: true });
+  // DDP cells start a group of CPU ranks on demand, as the issue's scenarios run them.
+  writeDdpSettings(settingsDir, 4);
+  writeDdpSettings(path.join(serverExtension, 'settings'), 2);
+}
+
+function writeDdpSettings(dir: string, cpuRanks: number): void {
+  const ddpSettings = path.join(dir, 'jupyterlab-ddp');
   fs.mkdirSync(ddpSettings, { recursive: true });
   fs.writeFileSync(
     path.join(ddpSettings, 'group.jupyterlab-settings'),
-    JSON.stringify({ cpuRanks: 4, startWithoutAsking: true })
+    JSON.stringify({ cpuRanks, startWithoutAsking: true })
   );
+}
+
+/** Where a Jupyter server's JupyterLab keeps its user settings and workspaces. */
+function labEnv(dir: string): Record<string, string> {
+  return {
+    JUPYTER_TOKEN: TOKEN,
+    JUPYTERLAB_SETTINGS_DIR: path.join(dir, 'settings'),
+    JUPYTERLAB_WORKSPACES_DIR: path.join(dir, 'workspaces')
+  };
 }
 
 export default defineConfig({
@@ -54,18 +72,35 @@ export default defineConfig({
       ]
     }
   },
-  webServer: {
-    command: `node bin/jupyter-ddp.js lab --no-browser --port ${PORT} --notebook-dir ${notebookDir}`,
-    cwd: path.resolve(__dirname, '..'),
-    env: {
-      JUPYTER_TOKEN: TOKEN,
-      JUPYTERLAB_SETTINGS_DIR: settingsDir,
-      JUPYTERLAB_WORKSPACES_DIR: path.join(scratch, 'workspaces')
+  projects: [
+    { name: 'jupyter-ddp-lab', testDir: './tests' },
+    {
+      name: 'jupyter-server',
+      testDir: './server-extension',
+      use: { baseURL: `http://127.0.0.1:${SERVER_EXTENSION_PORT}` }
+    }
+  ],
+  webServer: [
+    {
+      command: `node bin/jupyter-ddp.js lab --no-browser --port ${PORT} --notebook-dir ${notebookDir}`,
+      cwd: path.resolve(__dirname, '..'),
+      env: labEnv(scratch),
+      url: `http://127.0.0.1:${PORT}/ddp/api/health?token=${TOKEN}`,
+      timeout: 120_000,
+      reuseExistingServer: false,
+      stdout: 'pipe',
+      stderr: 'pipe'
     },
-    url: `http://127.0.0.1:${PORT}/ddp/api/health?token=${TOKEN}`,
-    timeout: 120_000,
-    reuseExistingServer: false,
-    stdout: 'pipe',
-    stderr: 'pipe'
-  }
+    {
+      command: `node ui-tests/servers/jupyter-server.mjs ${scratch} ${SERVER_EXTENSION_PORT} ${path.join(serverExtension, 'notebooks')}`,
+      cwd: path.resolve(__dirname, '..'),
+      env: labEnv(serverExtension),
+      // 503 until the extension's Node server listens
+      url: `http://127.0.0.1:${SERVER_EXTENSION_PORT}/ddp/api/health?token=${TOKEN}`,
+      timeout: 180_000,
+      reuseExistingServer: false,
+      stdout: 'pipe',
+      stderr: 'pipe'
+    }
+  ]
 });
