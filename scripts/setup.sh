@@ -5,7 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(python3-jupyter-server python3-jupyterlab-server python3-ipykernel python3-torch
-  python3-cloudpickle python3-ipyparallel python3-pytest chromium)
+  python3-cloudpickle python3-ipyparallel python3-pytest chromium
+  # the Python package (pip, venv, hatchling) and the JupyterHub it is tested under
+  python3-pip python3-venv python3-hatchling jupyterhub)
 
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
