@@ -17,14 +17,15 @@ export const SERVER_EXTENSION_PORT = PORT + 1;
 const scratch = path.join(os.tmpdir(), `jupyter-ddp-ui-${PORT}`);
 export const notebookDir = path.join(scratch, 'notebooks');
 const settingsDir = path.join(scratch, 'settings');
-const serverExtension = path.join(scratch, 'server-extension');
+/** The plain jupyter server's scratch folder: its notebooks, settings and venv. */
+export const serverExtensionDir = path.join(scratch, 'server-extension');
 if (process.env.TEST_WORKER_INDEX === undefined) {
   fs.rmSync(scratch, { recursive: true, force: true });
   fs.mkdirSync(notebookDir, { recursive: true });
-  fs.mkdirSync(path.join(serverExtension, 'notebooks'), { recursive: true });
+  fs.mkdirSync(path.join(serverExtensionDir, 'notebooks'), { recursive: true });
   // DDP cells start a group of CPU ranks on demand, as the issue's scenarios run them.
   writeDdpSettings(settingsDir, 4);
-  writeDdpSettings(path.join(serverExtension, 'settings'), 2);
+  writeDdpSettings(path.join(serverExtensionDir, 'settings'), 2);
 }
 
 function writeDdpSettings(dir: string, cpuRanks: number): void {
@@ -92,12 +93,14 @@ export default defineConfig({
       stderr: 'pipe'
     },
     {
-      command: `node ui-tests/servers/jupyter-server.mjs ${scratch} ${SERVER_EXTENSION_PORT} ${path.join(serverExtension, 'notebooks')}`,
+      command: `node ui-tests/servers/jupyter-server.mjs ${scratch} ${SERVER_EXTENSION_PORT} ${path.join(serverExtensionDir, 'notebooks')}`,
       cwd: path.resolve(__dirname, '..'),
-      env: labEnv(serverExtension),
+      env: labEnv(serverExtensionDir),
       // 503 until the extension's Node server listens
       url: `http://127.0.0.1:${SERVER_EXTENSION_PORT}/ddp/api/health?token=${TOKEN}`,
       timeout: 180_000,
+      // Jupyter's own shutdown ends the extension's DDP server and its ranks
+      gracefulShutdown: { signal: 'SIGTERM', timeout: 30_000 },
       reuseExistingServer: false,
       stdout: 'pipe',
       stderr: 'pipe'

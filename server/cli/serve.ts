@@ -16,6 +16,8 @@ export interface ServeOptions {
   python?: string;
 }
 
+const PARENT_POLL_MS = 1000;
+
 /** What the managing extension reads on our stdout to know where we listen. */
 export const READY_PREFIX = 'JUPYTER_DDP_READY ';
 
@@ -66,6 +68,10 @@ export async function runServe(options: ServeOptions): Promise<void> {
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(signal, () => void shutdown());
   }
+  // Our parent is the guard the extension started us under; if it is killed outright, nothing
+  // else would end us: we are then adopted, and see it.
+  const parent = process.ppid;
+  setInterval(() => process.ppid !== parent && void shutdown(), PARENT_POLL_MS).unref();
   await new Promise<void>((resolve, reject) => {
     server.http.once('error', reject);
     server.http.listen(0, '127.0.0.1', () => resolve());

@@ -75,7 +75,9 @@ export const groupPlugin: JupyterFrontEndPlugin<IDdpGroupManager> = {
             )
           : trans.__(
               'The DDP server was started again. The DDP group was stopped with it: start it again to go on.'
-            )
+            ),
+        // it stays until read: the group the user had is gone
+        { autoClose: false }
       );
     });
     if (palette) {

@@ -20,7 +20,8 @@ const server = spawn(
     `--ServerApp.root_dir=${notebookDir}`,
     ...(process.getuid() === 0 ? ['--allow-root'] : [])
   ],
-  { stdio: 'inherit' }
+  // not from the checkout: Python would import jupyterlab_ddp from the current folder
+  { stdio: 'inherit', cwd: notebookDir }
 );
 // Playwright ends this script; Jupyter must get the signal to end the DDP server and its ranks.
 for (const signal of ['SIGINT', 'SIGTERM']) {
