@@ -50,6 +50,26 @@ def _lab_config_dir(env_name, sub_dir):
     return os.environ.get(env_name) or os.path.join(jupyter_config_dir(), "lab", sub_dir)
 
 
+def _hub_page_config(server):
+    """What JupyterLab's hub extension reads (File > Hub Control Panel, Log Out) under
+    jupyterhub-singleuser, as pip's LabApp sets it from the Hub's tornado settings; none elsewhere."""
+    settings = server.tornado_settings
+    if "hub_prefix" not in settings:
+        return {}
+    config = {
+        "hubPrefix": settings["hub_prefix"],
+        "hubHost": settings["hub_host"],
+        "hubUser": settings["user"],
+        "shareUrl": url_path_join(settings["hub_prefix"], "user-redirect"),
+        # The server's own API token is the server's, not the user's: never in the page (the
+        # Hub's page_config_hook puts the user's there, request by request).
+        "token": "",
+    }
+    if hasattr(server, "server_name"):  # JupyterHub >= 1.0
+        config["hubServerName"] = server.server_name
+    return config
+
+
 class UnknownApiHandler(APIHandler):
     """Answers unknown /lab/api/... requests with a JSON 404.
 
@@ -165,6 +185,7 @@ class LabApp(LabServerApp):
             buildAvailable=False,
             buildCheck=False,
         )
+        page_config.update(_hub_page_config(server))
 
     def initialize_handlers(self):
         super().initialize_handlers()
