@@ -4,6 +4,7 @@ Jupyter server runs, and serves `/ddp/` through it (handlers.py)."""
 import asyncio
 import os
 import shutil
+import signal
 
 from jupyter_core.paths import jupyter_runtime_dir
 from jupyter_server.extension.application import ExtensionApp
@@ -13,6 +14,19 @@ from . import FRONTED_ENV
 from .handlers import DdpApiHandler, DdpEventsHandler, forwarding_client
 from .node_server import NodeServer
 from .paths import node_server_dir
+
+
+def _stop_on_sigint_as_on_sigterm():
+    """Where the server left SIGINT to Python, make it stop the server as SIGTERM does.
+
+    Without a terminal, jupyter_server 1.x does not handle SIGINT: the KeyboardInterrupt ends its
+    IOLoop and it exits without its cleanup, so no extension is stopped. JupyterHub's
+    LocalProcessSpawner stops servers with SIGINT: the DDP server would then end only through its
+    guard, and leave its folder behind.
+    """
+    on_sigterm = signal.getsignal(signal.SIGTERM)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler and callable(on_sigterm):
+        signal.signal(signal.SIGINT, on_sigterm)
 
 
 class DdpExtension(ExtensionApp):
@@ -49,6 +63,7 @@ class DdpExtension(ExtensionApp):
             log=self.log,
         )
         self.node_server.start()
+        _stop_on_sigint_as_on_sigterm()
 
     def initialize_handlers(self):
         if self.node_server is None:
