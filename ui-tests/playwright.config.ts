@@ -3,6 +3,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+import { HUB_PASSWORD, HUB_USERS } from './hub/users';
+
 /**
  * UI tests drive Debian's Chromium (never a downloaded browser), on a fixed token and ports,
  * against real servers each serving a scratch folder: `jupyter-ddp lab` (tests/), a plain
@@ -11,6 +13,8 @@ import * as path from 'node:path';
 export const TOKEN = 'ui-test-token';
 export const PORT = Number(process.env.DDP_UI_PORT ?? 18888);
 export const SERVER_EXTENSION_PORT = PORT + 1;
+/** The JupyterHub's public port (its own API and the proxy's listen on the next two). */
+export const HUB_PORT = PORT + 2;
 // One scratch folder per port, made afresh by the main process (workers re-read this config).
 // JupyterLab's user settings and workspaces live there, never in ~/.jupyter; nothing of
 // JupyterLab's own is pre-answered there, so the tests see the bundled lab as a new user does.
@@ -79,7 +83,8 @@ export default defineConfig({
       name: 'jupyter-server',
       testDir: './server-extension',
       use: { baseURL: `http://127.0.0.1:${SERVER_EXTENSION_PORT}` }
-    }
+    },
+    { name: 'jupyterhub', testDir: './hub', use: { baseURL: `http://127.0.0.1:${HUB_PORT}` } }
   ],
   webServer: [
     {
@@ -101,6 +106,18 @@ export default defineConfig({
       timeout: 180_000,
       // Jupyter's own shutdown ends the extension's DDP server and its ranks
       gracefulShutdown: { signal: 'SIGTERM', timeout: 30_000 },
+      reuseExistingServer: false,
+      stdout: 'pipe',
+      stderr: 'pipe'
+    },
+    {
+      command: `node ui-tests/servers/hub.mjs ${scratch} ${HUB_PORT} ${HUB_USERS.join(' ')}`,
+      cwd: path.resolve(__dirname, '..'),
+      env: { DDP_HUB_PASSWORD: HUB_PASSWORD },
+      url: `http://127.0.0.1:${HUB_PORT}/hub/health`,
+      timeout: 180_000,
+      // the Hub stops the users' servers, which end their DDP servers and ranks
+      gracefulShutdown: { signal: 'SIGTERM', timeout: 60_000 },
       reuseExistingServer: false,
       stdout: 'pipe',
       stderr: 'pipe'
