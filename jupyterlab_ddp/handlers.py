@@ -93,6 +93,9 @@ class DdpApiHandler(APIHandler):
         query = f"?{self.request.query}" if self.request.query else ""
         headers = {name: self.request.headers[name] for name in FORWARDED_REQUEST_HEADERS if name in self.request.headers}
         headers[SECRET_HEADER] = self.node.secret
+        if self.request.method == "POST" and not self.request.body and "Content-Type" not in headers:
+            # tornado's client would call the empty body a form, which the DDP API refuses
+            headers["Content-Type"] = "application/json"
         request = httpclient.HTTPRequest(
             f"http://127.0.0.1:{port}/ddp/api/{path}{query}",
             method=self.request.method,

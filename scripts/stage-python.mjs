@@ -12,10 +12,13 @@ const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'ut
 /** The npm packages server-lib/ requires (a unit test keeps this list complete). */
 export const SERVER_DEPENDENCIES = ['ajv', 'commander', 'express', 'http-proxy', 'ws', 'zeromq'];
 
+/** A copy filter that leaves out what matches, tested on paths inside the checkout. */
 const skip =
   (...patterns) =>
   src =>
-    !patterns.some(p => p.test(src));
+    !patterns.some(p => p.test(path.relative(ROOT, src)));
+/** What no package needs at run time: types, source maps, docs, tests. */
+const NOT_RUN = [/\.d\.[cm]?ts$/, /\.map$/, /\.md$/, /(^|\/)(tests?|__tests__)(\/|$)/];
 
 function copy(from, to, filter = () => true) {
   fs.cpSync(path.join(ROOT, from), path.join(OUT, to), { recursive: true, filter });
@@ -41,7 +44,11 @@ function copyPackage(name, fromDir, seen) {
   copy(
     path.relative(ROOT, dir),
     path.join('server', path.relative(ROOT, dir)),
-    skip(...foreign.map(p => new RegExp(`zeromq/build/${p}`)), /\/node_modules\/\.bin/, /\.md$/)
+    skip(
+      ...foreign.map(p => new RegExp(`zeromq/build/${p}`)),
+      /(^|\/)node_modules\/\.bin/,
+      ...NOT_RUN
+    )
   );
   const pkg = JSON.parse(fs.readFileSync(pkgJson, 'utf8'));
   for (const dep of Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies })) {
@@ -56,8 +63,8 @@ fs.writeFileSync(
   JSON.stringify({ name: manifest.name, version: manifest.version, private: true }, null, 2)
 );
 copy('bin', 'server/bin');
-copy('server-lib', 'server/server-lib', skip(/\.d\.ts$/, /\.map$/, /tsbuildinfo$/));
-copy('server/py', 'server/server/py', skip(/__tests__/, /\/tests(\/|$)/, /__pycache__/));
+copy('server-lib', 'server/server-lib', skip(...NOT_RUN, /tsbuildinfo$/));
+copy('server/py', 'server/server/py', skip(...NOT_RUN, /__pycache__/));
 const seen = new Set();
 for (const dep of SERVER_DEPENDENCIES) {
   copyPackage(dep, ROOT, seen);

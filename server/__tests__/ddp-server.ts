@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as net from 'node:net';
 
 import { createRuntimeDir } from '../kernel/connection';
@@ -18,13 +19,14 @@ export interface TestDdpServer {
 
 export async function startTestDdpServer(version = '0.0.0'): Promise<TestDdpServer> {
   const jupyter = await startTestJupyter();
+  const runtimeDir = createRuntimeDir();
   const ddp = createDdpServer({
     jupyterUrl: jupyter.url,
     auth: new JupyterAuthenticator(jupyter.url),
     version,
     groupEnv: {
       rootDir: jupyter.rootDir,
-      runtimeDir: createRuntimeDir(),
+      runtimeDir,
       python: '/usr/bin/python3'
     }
   });
@@ -42,6 +44,7 @@ export async function startTestDdpServer(version = '0.0.0'): Promise<TestDdpServ
       ddp.http.closeAllConnections();
       await new Promise(resolve => ddp.http.close(resolve));
       await jupyter.stop();
+      fs.rmSync(runtimeDir, { recursive: true, force: true });
     }
   };
 }

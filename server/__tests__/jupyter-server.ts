@@ -11,16 +11,23 @@ export interface TestJupyter {
   url: string;
   token: string;
   rootDir: string;
+  /** Its runtime folder (connection files, and the jupyterlab_ddp extension's folder). */
+  runtimeDir: string;
+  pid: number;
   stop(): Promise<void>;
 }
 
-export async function startTestJupyter(token = 'test-token-123'): Promise<TestJupyter> {
+export async function startTestJupyter(
+  token = 'test-token-123',
+  /** A venv's python, to run the jupyter_server that has what that venv installed. */
+  python = '/usr/bin/python3'
+): Promise<TestJupyter> {
   const port = await freeLoopbackPort();
   const rootDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ddp-test-root-'));
   // Its token files are its own (mkdtemp makes the folder 0700), and go with it.
   const runtimeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ddp-test-runtime-'));
   const child: ChildProcess = spawn(
-    '/usr/bin/python3',
+    python,
     [
       '-m',
       'jupyter_server',
@@ -34,6 +41,7 @@ export async function startTestJupyter(token = 'test-token-123'): Promise<TestJu
     {
       detached: true,
       stdio: 'ignore',
+      cwd: rootDir, // Python imports from the current folder first: never the checkout's packages
       env: { ...process.env, JUPYTER_TOKEN: token, JUPYTER_RUNTIME_DIR: runtimeDir }
     }
   );
@@ -58,6 +66,8 @@ export async function startTestJupyter(token = 'test-token-123'): Promise<TestJu
     url,
     token,
     rootDir,
+    runtimeDir,
+    pid: child.pid as number,
     stop: async () => {
       await terminateGroup(child, 5000);
       fs.rmSync(rootDir, { recursive: true, force: true });

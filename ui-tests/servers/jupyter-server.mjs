@@ -20,11 +20,23 @@ const server = spawn(
     `--ServerApp.root_dir=${notebookDir}`,
     ...(process.getuid() === 0 ? ['--allow-root'] : [])
   ],
-  // not from the checkout: Python would import jupyterlab_ddp from the current folder
-  { stdio: 'inherit', cwd: notebookDir }
+  {
+    stdio: 'inherit',
+    // not from the checkout: Python would import jupyterlab_ddp from the current folder
+    cwd: notebookDir,
+    // Its own process group: Playwright's signal to ours reaches it once, from here; a second
+    // one would interrupt the cleanup of the first.
+    detached: true
+  }
 );
-// Playwright ends this script; Jupyter must get the signal to end the DDP server and its ranks.
+// Jupyter must get the signal to end the DDP server and its ranks.
+let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => server.kill('SIGTERM'));
+  process.on(signal, () => {
+    if (!stopping) {
+      stopping = true;
+      server.kill('SIGTERM');
+    }
+  });
 }
 server.on('exit', code => process.exit(code ?? 1));

@@ -55,3 +55,8 @@ export function venvWithPackage(scratch, dir) {
   run(python, ['-m', 'pip', 'install', '--no-index', '--no-deps', '--quiet', wheel(scratch)]);
   return python;
 }
+
+// `node venv.mjs SCRATCH DIR`: make the venv and print its python (for the jest tests).
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  process.stdout.write(`${venvWithPackage(process.argv[2], process.argv[3])}\n`);
+}

@@ -2,7 +2,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { ExecutionSummary, GroupInfo, OutputEvent } from '../../../src/protocol/api';
-import { createRuntimeDir } from '../../kernel/connection';
 import { eventually } from '../../__tests__/processes';
 import { DdpGroup, GroupEnvironment } from '../group';
 
@@ -20,7 +19,13 @@ export function newGroup(
   const seen: Recorder = { outputs: [], executions: new Map(), groups: [] };
   const group = new DdpGroup(
     'default',
-    { rootDir, runtimeDir: createRuntimeDir(), python: '/usr/bin/python3', ...env },
+    // under the test's root folder, which the test removes
+    {
+      rootDir,
+      runtimeDir: fs.mkdtempSync(path.join(rootDir, '.runtime-')),
+      python: '/usr/bin/python3',
+      ...env
+    },
     {
       group: info => seen.groups.push(info),
       output: event => seen.outputs.push(event),
