@@ -4,13 +4,22 @@ import * as path from 'node:path';
 import { PACKAGE_ROOT } from '../../package-root';
 
 /**
- * The pytest suite of server/py (server/py/tests), run with Debian's python3 as the ranks are;
- * pytest's report shows when it fails.
+ * The pytest suites of server/py (server/py/tests) and of the jupyter_server extension
+ * (jupyterlab_ddp/tests), run with Debian's python3 as the ranks and Jupyter are; pytest's report
+ * shows when it fails.
  */
-it('server/py passes its pytest suite', () => {
+it('server/py and jupyterlab_ddp pass their pytest suites', () => {
   const result = spawnSync(
     '/usr/bin/python3',
-    ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', path.join('server', 'py', 'tests')],
+    [
+      '-m',
+      'pytest',
+      '-q',
+      '-p',
+      'no:cacheprovider',
+      path.join('server', 'py', 'tests'),
+      path.join('jupyterlab_ddp', 'tests')
+    ],
     {
       cwd: PACKAGE_ROOT,
       encoding: 'utf8',
