@@ -23,6 +23,9 @@ delete frontendBase.coverageReporters;
 delete frontendBase.reporters;
 delete frontendBase.testTimeout;
 
+// Build outputs carry copies of package.json (the labextension, the Python package's Node server).
+const modulePathIgnorePatterns = ['<rootDir>/build/'];
+
 module.exports = {
   coverageReporters: jlabConfig.coverageReporters,
   testTimeout: 120000,
@@ -30,12 +33,14 @@ module.exports = {
     {
       ...frontendBase,
       displayName: 'frontend',
+      modulePathIgnorePatterns,
       testRegex: 'src/.*/__tests__/.*\\.spec\\.tsx?$',
       transform: { ...jlabConfig.transform, '^.+\\.tsx?$': tsTransform },
       transformIgnorePatterns: [`/node_modules/(?!${esModules}).+`]
     },
     {
       displayName: 'server',
+      modulePathIgnorePatterns,
       testEnvironment: 'node',
       testRegex: '(server|bench)/.*/__tests__/.*\\.spec\\.ts$',
       transform: { '^.+\\.ts$': tsTransform }

@@ -57,6 +57,8 @@ interface PendingExecution {
   header: MessageHeader;
   reply?: JupyterMessage;
   idle: boolean;
+  /** An interrupt was sent while it ran: only then may its reply be lost. */
+  interrupted: boolean;
   /** Set when idle came first: how long the reply may still take. */
   replyTimer?: NodeJS.Timeout;
   resolve: (reply: JupyterMessage) => void;
@@ -73,10 +75,12 @@ const ADDRESS_IN_USE = /Address already in use/;
 const STDIO_DRAIN_MS = 200;
 /**
  * ipykernel sends a cell's execute_reply before its idle status, on another socket, so the two
- * arrive within moments of each other in either order; a reply this late after idle never comes
- * (an interrupt that lands while the kernel sends it makes ipykernel drop it).
+ * arrive within moments of each other in either order. An interrupt that lands while the kernel
+ * sends the reply makes ipykernel drop it: after an interrupt, a reply this late after idle never
+ * comes. Without one it always comes, however loaded the machine: wait for it much longer.
  */
 const REPLY_AFTER_IDLE_MS = 1000;
+const REPLY_AFTER_IDLE_UNINTERRUPTED_MS = 60_000;
 
 /**
  * One kernel process (under the guard, leading its own process group) and its channels.
@@ -253,7 +257,13 @@ export class Kernel {
       if (this._exit) {
         reject(new KernelDiedError(this.label, this._exit));
       } else {
-        this._pending.set(header.msg_id, { header, idle: false, resolve, reject });
+        this._pending.set(header.msg_id, {
+          header,
+          idle: false,
+          interrupted: false,
+          resolve,
+          reject
+        });
       }
     });
     return { msgId: header.msg_id, done };
@@ -272,6 +282,9 @@ export class Kernel {
 
   /** Interrupt the running code, as the kernelspec's interrupt_mode says. */
   async interrupt(): Promise<void> {
+    for (const pending of this._pending.values()) {
+      pending.interrupted = true;
+    }
     if (this._options.spec.interruptMode === 'message') {
       await this.request('control', 'interrupt_request', {});
     } else {
@@ -415,7 +428,7 @@ export class Kernel {
         if (!pending.reply) {
           pending.replyTimer = setTimeout(
             () => this._replyLost(parent!, pending),
-            REPLY_AFTER_IDLE_MS
+            pending.interrupted ? REPLY_AFTER_IDLE_MS : REPLY_AFTER_IDLE_UNINTERRUPTED_MS
           );
         }
       }
@@ -454,7 +467,10 @@ export class Kernel {
     if (pending.reply || this._pending.get(msgId) !== pending) {
       return;
     }
-    warn(`${this.label}: went idle without an execute_reply (interrupted while replying?)`);
+    warn(
+      `${this.label}: went idle without an execute_reply` +
+        (pending.interrupted ? ' (interrupted while replying)' : '')
+    );
     pending.reply = {
       header: { ...pending.header, msg_type: 'execute_reply' },
       parent_header: pending.header,
