@@ -209,17 +209,15 @@ describe('a group that never hangs', () => {
     await group.stop();
   });
 
-  it('a rank that goes idle without replying ends its part of the cell', async () => {
+  it('a rank that goes idle without replying after an interrupt ends its part of the cell', async () => {
     const { group, seen } = track();
     await group.start({ ranks: 2, spares: false, initProcessGroup: false });
     // ipykernel drops the reply when an interrupt lands while it sends it; here rank 1 drops
-    // this cell's own execute_reply for real.
-    const lost = await run(
-      group,
-      seen,
-      [
-        'import os',
-        'print("done")',
+    // the interrupted cell's own execute_reply for real.
+    const { id } = group.execute({
+      code: [
+        'import os, time',
+        'print("done", flush=True)',
         'if os.environ["RANK"] == "1":',
         '    _k = get_ipython().kernel',
         '    _send = _k.session.send',
@@ -229,14 +227,26 @@ describe('a group that never hangs', () => {
         '            _drop.pop()',
         '            return None',
         '        return _send(stream, msg, *a, **kw)',
-        '    _k.session.send = _dropping'
+        '    _k.session.send = _dropping',
+        '    time.sleep(60)'
       ].join('\n')
+    });
+    const printed = (rank: number) =>
+      seen.outputs.some(
+        o => o.execution === id && o.rank === rank && String(o.content.text).includes('done')
+      );
+    expect(await eventually(() => printed(0) && printed(1), 30_000)).toBe(true);
+    expect(await eventually(() => seen.executions.get(id)?.rankStatus?.[0] === 'ok', 30_000)).toBe(
+      true
     );
-    expect(lost.summary).toMatchObject({
+    await group.interrupt();
+    expect(await eventually(() => seen.executions.get(id)?.status !== 'running', 30_000)).toBe(
+      true
+    );
+    expect(seen.executions.get(id)).toMatchObject({
       status: 'aborted',
       rankStatus: { 0: 'ok', 1: 'aborted' }
     });
-    expect(lost.stdout).toEqual({ 0: 'done\n', 1: 'done\n' });
     expect(group.summary().state).toBe('ready');
     const after = await run(group, seen, 'print("again")');
     expect(after.summary.status).toBe('ok');
