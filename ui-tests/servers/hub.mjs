@@ -7,6 +7,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+import { stopWithUs } from './stop-once.mjs';
 import { ROOT, venvWithPackage } from './venv.mjs';
 
 const [scratch, port, ...users] = process.argv.slice(2);
@@ -66,9 +67,7 @@ const hub = spawn(
   {
     cwd: hubDir,
     stdio: 'inherit',
-    // Its own process group: a signal to ours (Playwright's) reaches it once, from here; a second
-    // one would start a second cleanup that cancels the first.
-    detached: true,
+    detached: true, // see stopWithUs
     env: {
       ...process.env,
       DDP_HUB_PORT: port,
@@ -83,13 +82,4 @@ const hub = spawn(
   }
 );
 // The Hub stops the users' servers as it ends (cleanup_servers), and they their DDP servers.
-let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => {
-    if (!stopping) {
-      stopping = true;
-      hub.kill('SIGTERM');
-    }
-  });
-}
-hub.on('exit', code => process.exit(code ?? 1));
+stopWithUs(hub);

@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 
+import { stopWithUs } from './stop-once.mjs';
 import { venvWithPackage } from './venv.mjs';
 
 const [scratch, port, notebookDir] = process.argv.slice(2);
@@ -24,19 +25,8 @@ const server = spawn(
     stdio: 'inherit',
     // not from the checkout: Python would import jupyterlab_ddp from the current folder
     cwd: notebookDir,
-    // Its own process group: Playwright's signal to ours reaches it once, from here; a second
-    // one would interrupt the cleanup of the first.
-    detached: true
+    detached: true // see stopWithUs
   }
 );
 // Jupyter must get the signal to end the DDP server and its ranks.
-let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => {
-    if (!stopping) {
-      stopping = true;
-      server.kill('SIGTERM');
-    }
-  });
-}
-server.on('exit', code => process.exit(code ?? 1));
+stopWithUs(server);
