@@ -114,7 +114,9 @@ class DdpApiHandler(APIHandler):
         for name in FORWARDED_RESPONSE_HEADERS:
             if name in response.headers:
                 self.set_header(name, response.headers[name])
-        self.finish(response.body)
+        if response.body:  # none for a 204 (an interrupt): tornado refuses even an empty one
+            self.write(response.body)
+        self.finish()
 
 
 class DdpEventsHandler(WebSocketMixin, JupyterHandler, websocket.WebSocketHandler):

@@ -201,7 +201,7 @@ describe('a plain jupyter server with the package', () => {
     expect(group.status).toBe(200);
   });
 
-  it('stopping Jupyter ends the Node server and every rank, and removes their files', async () => {
+  it('a running group is interrupted; stopping Jupyter ends the Node server and every rank, and removes their files', async () => {
     const start = await api(GROUP, {
       method: 'POST',
       headers: { ...withToken.headers, 'Content-Type': 'application/json' },
@@ -209,6 +209,9 @@ describe('a plain jupyter server with the package', () => {
     });
     const group = (await start.json()) as { ranks: { pid: number }[] };
     expect(start.status).toBe(200);
+    // an answer without a body (204) comes through as it is
+    const interrupt = await api(`${GROUP}/interrupt`, { method: 'POST', ...withToken });
+    expect(interrupt.status).toBe(204);
     const ours = [...group.ranks.map(r => r.pid), ...ddpServerPids()];
     const [ddpDir] = fs.readdirSync(jupyter.runtimeDir).filter(f => f.startsWith('jupyter-ddp-'));
     expect(fs.readdirSync(path.join(jupyter.runtimeDir, ddpDir)).length).toBeGreaterThan(0);
