@@ -41,6 +41,9 @@ module.exports = {
     {
       displayName: 'server',
       modulePathIgnorePatterns,
+      // a one-machine Slurm cluster for server/cluster's tests (scripts/slurm-testbed.sh)
+      globalSetup: '<rootDir>/server/cluster/__tests__/global-setup.ts',
+      globalTeardown: '<rootDir>/server/cluster/__tests__/global-teardown.ts',
       testEnvironment: 'node',
       testRegex: '(server|bench)/.*/__tests__/.*\\.spec\\.ts$',
       transform: { '^.+\\.ts$': tsTransform }

@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 DEBIAN_PACKAGES=(python3-jupyter-server python3-jupyterlab-server python3-ipykernel python3-torch
   python3-cloudpickle python3-ipyparallel python3-pytest chromium
   # the Python package (pip, venv, hatchling) and the JupyterHub it is tested under
-  python3-pip python3-venv python3-hatchling jupyterhub)
+  python3-pip python3-venv python3-hatchling jupyterhub
+  # the one-machine Slurm cluster of the cluster tests (scripts/slurm-testbed.sh)
+  slurm-wlm munge iproute2)
 
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do

@@ -90,6 +90,24 @@ export interface GroupInfo extends GroupSummary {
 }
 
 /** `POST /ddp/api/groups/:group` — start a group. Every field is optional. */
+/** What a group asks Slurm for (`"launcher": "slurm"`): the options users give `salloc`. */
+export interface SlurmOptions {
+  /** Nodes of the allocation (`--nodes`). */
+  nodes: number;
+  /** GPUs per node (`--gpus-per-node`), one rank each; for GPU ranks. */
+  gpusPerNode?: number;
+  /** Ranks per node (`--ntasks-per-node`) when they are CPU ranks. */
+  tasksPerNode?: number;
+  partition?: string;
+  account?: string;
+  /** The time limit, in Slurm's forms (`30`, `1:00:00`, `2-0`). */
+  time?: string;
+  /** Node features (`--constraint`). */
+  constraint?: string;
+  /** More `salloc` options, passed as they are (`["--qos=debug"]`). */
+  extraArgs?: string[];
+}
+
 export interface StartGroupRequest {
   /** Number of CPU ranks when there is no GPU (default 2); with GPUs, must match the GPUs chosen. */
   ranks?: number;

@@ -1,0 +1,5 @@
+import { startSlurmTestbed } from './testbed';
+
+export default function globalSetup(): void {
+  startSlurmTestbed();
+}

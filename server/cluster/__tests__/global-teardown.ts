@@ -1,0 +1,5 @@
+import { stopSlurmTestbed } from './testbed';
+
+export default function globalTeardown(): void {
+  stopSlurmTestbed();
+}
