@@ -9,7 +9,7 @@ DEBIAN_PACKAGES=(python3-jupyter-server python3-jupyterlab-server python3-ipyker
   # the Python package (pip, venv, hatchling) and the JupyterHub it is tested under
   python3-pip python3-venv python3-hatchling jupyterhub
   # the one-machine Slurm cluster of the cluster tests (scripts/slurm-testbed.sh)
-  slurm-wlm munge iproute2)
+  slurm-wlm munge iproute2 openssl)
 
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do

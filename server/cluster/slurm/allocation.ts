@@ -181,7 +181,9 @@ class SallocLines {
   private readonly _telling: string[] = [];
 
   constructor(salloc: ChildProcess) {
-    createInterface({ input: salloc.stderr! }).on('line', raw => {
+    const lines = createInterface({ input: salloc.stderr! });
+    lines.on('error', () => undefined); // salloc's exit says the rest
+    lines.on('line', raw => {
       const line = raw.trim();
       if (!line) {
         return;
