@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A real one-machine Slurm cluster for the tests: slurmctld and NODES slurmd, each slurmd a node of
-# its own in a network namespace (its own address on a bridge, its own hostname), so that ranks on
+# its own in a network namespace (its own address on a bridge, hostname and /dev/shm), so that ranks on
 # different nodes talk over non-loopback addresses. Its own munge, config and state under DIR: the
 # machine's /etc/slurm and /etc/munge are left alone. Traffic stays on the bridge.
 #
@@ -126,10 +126,11 @@ up() {
     ns=$(node_name "$i")
     mkdir -p "$DIR/nodes/$ns/spool"
     if ! pid_alive "$DIR/nodes/$ns/slurmd.pid"; then
-      # a node's own /dev/shm and /tmp, as on a cluster: only the rest of the file system is shared
+      # A node's own /dev/shm, as on a cluster: transfers cannot take a shortcut between nodes.
+      # The rest of the file system is shared, as a cluster's home and software are (with /tmp,
+      # where a checkout, CI's included, may be).
       ip netns exec "$ns" unshare --uts --mount --propagation private sh -c \
-        "mount -t tmpfs -o mode=1777 tmpfs /dev/shm && mount -t tmpfs -o mode=1777 tmpfs /tmp &&
-         hostname $ns && exec slurmd -f '$CONF' -N $ns"
+        "mount -t tmpfs -o mode=1777 tmpfs /dev/shm && hostname $ns && exec slurmd -f '$CONF' -N $ns"
     fi
   done
 

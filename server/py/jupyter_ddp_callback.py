@@ -20,22 +20,46 @@ class CallbackError(Exception):
 
 
 class Channel:
+    """One JSON object per line each way, on one thread (an SSL socket is not for two at once)."""
+
     def __init__(self, sock):
         self._sock = sock
-        self._reader = sock.makefile("r", encoding="utf-8", newline="\n")
+        self._buffer = b""
 
     def send(self, message):
         self._sock.sendall((json.dumps(message) + "\n").encode())
 
     def receive(self):
-        """The next message, or None once the server has closed the channel."""
-        line = self._reader.readline()
-        if not line:
-            return None
-        return json.loads(line)
+        """The next message (waiting for it), or None once the server has closed the channel."""
+        while b"\n" not in self._buffer:
+            if not self.read():
+                return None
+        return self.take()[0]
+
+    def read(self):
+        """Read what has come (after select() said so); False once the channel is closed."""
+        try:
+            chunk = self._sock.recv(65536)
+            while chunk and self._sock.pending():  # decrypted already: select() would not say
+                chunk += self._sock.recv(self._sock.pending())
+        except OSError:  # reset, or keepalive found the server gone
+            chunk = b""
+        self._buffer += chunk
+        return bool(chunk)
+
+    def take(self):
+        """The complete messages read so far."""
+        *lines, self._buffer = self._buffer.split(b"\n")
+        return [json.loads(line) for line in lines if line.strip()]
+
+    def fileno(self):
+        return self._sock.fileno()
+
+    def local_address(self):
+        """This host's address on the way to the server."""
+        return self._sock.getsockname()[0]
 
     def close(self):
-        self._reader.close()
         self._sock.close()
 
 
@@ -57,7 +81,11 @@ def connect(env=os.environ):
             f"rank {task} on {socket.gethostname()} cannot reach the jupyter-ddp server at {where}: {err}"
         ) from None
     sock.settimeout(None)
+    # a server whose host vanished (no reset ever comes) is noticed within about 10 s
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    for option, value in (("TCP_KEEPIDLE", 4), ("TCP_KEEPINTVL", 2), ("TCP_KEEPCNT", 3)):
+        if hasattr(socket, option):
+            sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, option), value)
     channel = Channel(sock)
     channel.send({"secret": secrets[task], "task": task, "host": socket.gethostname()})
     return channel

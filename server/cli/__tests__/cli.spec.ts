@@ -57,7 +57,11 @@ describe('jupyter-ddp lab', () => {
 
   afterEach(() => {
     for (const pid of pidsWithArg(notebookDir)) {
-      process.kill(pid, 'SIGKILL');
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // it ended meanwhile
+      }
     }
     fs.rmSync(notebookDir, { recursive: true, force: true });
   });

@@ -6,7 +6,12 @@ import { sallocArgs, SlurmAllocation } from '../allocation';
 
 /** A real Slurm (scripts/slurm-testbed.sh, started by jest's global setup): two nodes of 4 CPUs. */
 const PYTHON = '/usr/bin/python3';
-const queue = () => execFileSync('squeue', ['-h', '-o', '%i %j %T'], { encoding: 'utf8' }).trim();
+/** This file's jobs (named ddp-test-…): other test files use the test bed at the same time. */
+const queue = () =>
+  execFileSync('squeue', ['-h', '-o', '%i %j %T'], { encoding: 'utf8' })
+    .split('\n')
+    .filter(l => / ddp-test-/.test(l))
+    .join('\n');
 const jobIds = () =>
   queue()
     .split('\n')
@@ -18,7 +23,7 @@ const twoByTwo = { nodes: 2, tasksPerNode: 2 };
 afterEach(() => {
   // nothing a test asked for outlives it
   expect(queue()).toBe('');
-  expect(pidsWithArg('salloc\0')).toEqual([]);
+  expect(pidsWithArg('salloc\0--job-name=ddp-test-')).toEqual([]);
 });
 
 describe('a Slurm allocation for a group', () => {
