@@ -33,8 +33,11 @@ export interface RankLine {
   close(): void;
 }
 
-/** Longest line either side sends (a message, not a transfer). */
+/** Longest line a rank sends (a message, not a transfer); a hello is far shorter. */
 const MAX_LINE_BYTES = 1024 * 1024;
+const MAX_HELLO_BYTES = 4096;
+/** Connections at once: a group's ranks, and room for those that are refused. */
+const MAX_CONNECTIONS = 1024;
 /** A connection that has not said hello by then is dropped. */
 const HELLO_TIMEOUT_MS = 30_000;
 
@@ -119,6 +122,7 @@ export class CallbackServer {
   static async listen(address: string): Promise<CallbackServer> {
     const { cert, key } = await makeCertificate();
     const server = tls.createServer({ cert, key, minVersion: 'TLSv1.2' });
+    server.maxConnections = MAX_CONNECTIONS;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, address, () => resolve());
@@ -149,6 +153,7 @@ export class CallbackServer {
     socket.setKeepAlive(true, 1000);
     const refuse = (why: string) => {
       socket.end(`${JSON.stringify({ error: why })}\n`);
+      setTimeout(() => socket.destroy(), 1000).unref(); // it may not close its side
     };
     const timer = setTimeout(() => refuse('no hello'), HELLO_TIMEOUT_MS);
     const listeners: ((message: Record<string, unknown>) => void)[] = [];
@@ -159,11 +164,16 @@ export class CallbackServer {
     // a reset (the rank killed, its node gone) is its end: its close follows
     socket.on('error', () => undefined);
     lines.on('error', () => undefined);
-    lines.on('line', text => {
-      if (text.length > MAX_LINE_BYTES) {
+    // readline keeps what has no newline yet: a client sending one endless line is dropped
+    let sinceNewline = 0;
+    socket.on('data', (chunk: Buffer) => {
+      const last = chunk.lastIndexOf(10);
+      sinceNewline = last < 0 ? sinceNewline + chunk.length : chunk.length - last - 1;
+      if (sinceNewline > (line ? MAX_LINE_BYTES : MAX_HELLO_BYTES)) {
         socket.destroy();
-        return;
       }
+    });
+    lines.on('line', text => {
       let message: Record<string, unknown>;
       try {
         message = JSON.parse(text) as Record<string, unknown>;

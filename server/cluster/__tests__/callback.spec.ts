@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import * as tls from 'node:tls';
 import * as path from 'node:path';
 
 import { PACKAGE_ROOT } from '../../package-root';
@@ -138,5 +139,38 @@ describe("the ranks' channel back to the server", () => {
     } finally {
       await other.close();
     }
+  });
+
+  it('drops a client that sends an endless line or a wrong secret, and still lets a rank in', async () => {
+    const client = () =>
+      tls.connect({
+        host: server.address,
+        port: server.port,
+        ca: server.cert,
+        checkServerIdentity: () => undefined
+      });
+    const endless = client();
+    const dropped = new Promise<void>(resolve => endless.once('close', () => resolve()));
+    endless.on('error', () => undefined);
+    endless.once('secureConnect', () => endless.write('x'.repeat(1024 * 1024)));
+    await dropped;
+
+    const wrong = client();
+    let answer = '';
+    wrong.on('data', d => (answer += String(d)));
+    wrong.once('secureConnect', () =>
+      wrong.write(`${JSON.stringify({ secret: 'guessed', task: 0, host: 'x' })}\n`)
+    );
+    await new Promise(resolve => wrong.once('close', resolve));
+    expect(answer).toBe('{"error":"refused: not a rank of this server (wrong or used secret)"}\n');
+
+    const secret = server.secretFor(5);
+    const connected = new Promise<RankLine>(resolve => server.onRank(resolve));
+    const rank = client();
+    rank.once('secureConnect', () =>
+      rank.write(`${JSON.stringify({ secret, task: 5, host: 'here' })}\n`)
+    );
+    expect((await connected).hello).toEqual({ secret, task: 5, host: 'here' });
+    rank.destroy();
   });
 });
