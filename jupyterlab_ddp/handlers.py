@@ -125,7 +125,8 @@ class DdpEventsHandler(WebSocketMixin, JupyterHandler, websocket.WebSocketHandle
     def initialize(self, node, client=None):
         self.node = node
         self.upstream = None
-        self.buffered = 0
+        self.buffered = 0  # sent to the tab, not yet written out
+        self.sending = 0  # from the tab to the DDP server, not yet written out
         self.early = []  # what the Node server said before the tab's upgrade completed (its hello)
 
     async def get(self, *args, **kwargs):
@@ -153,8 +154,22 @@ class DdpEventsHandler(WebSocketMixin, JupyterHandler, websocket.WebSocketHandle
             self._from_node(message)
 
     def on_message(self, message):
-        if self.upstream is not None:
-            self.upstream.write_message(message, binary=isinstance(message, bytes))
+        if self.upstream is None:
+            return
+        size = len(message)
+        if self.sending + size > MAX_BUFFERED_BYTES:
+            # A tab that sends faster than the DDP server reads: drop it rather than buffer it all.
+            self.close(1013, "sending too fast")
+            return
+        self.sending += size
+        try:
+            sent = self.upstream.write_message(message, binary=isinstance(message, bytes))
+        except websocket.WebSocketClosedError:
+            return
+        sent.add_done_callback(lambda _: self._upstream_sent(size))
+
+    def _upstream_sent(self, size):
+        self.sending -= size
 
     def on_close(self):
         if self.upstream is not None:
