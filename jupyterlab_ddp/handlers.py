@@ -125,8 +125,8 @@ class DdpEventsHandler(WebSocketMixin, JupyterHandler, websocket.WebSocketHandle
     def initialize(self, node, client=None):
         self.node = node
         self.upstream = None
-        self.buffered = 0  # sent to the tab, not yet written out
-        self.sending = 0  # from the tab to the DDP server, not yet written out
+        self.to_tab = Unwritten()
+        self.to_node = Unwritten()
         self.early = []  # what the Node server said before the tab's upgrade completed (its hello)
 
     async def get(self, *args, **kwargs):
@@ -154,22 +154,9 @@ class DdpEventsHandler(WebSocketMixin, JupyterHandler, websocket.WebSocketHandle
             self._from_node(message)
 
     def on_message(self, message):
-        if self.upstream is None:
-            return
-        size = len(message)
-        if self.sending + size > MAX_BUFFERED_BYTES:
-            # A tab that sends faster than the DDP server reads: drop it rather than buffer it all.
+        # A tab that sends faster than the DDP server reads: drop it rather than buffer it all.
+        if self.upstream is not None and not self.to_node.send(self.upstream.write_message, message):
             self.close(1013, "sending too fast")
-            return
-        self.sending += size
-        try:
-            sent = self.upstream.write_message(message, binary=isinstance(message, bytes))
-        except websocket.WebSocketClosedError:
-            return
-        sent.add_done_callback(lambda _: self._upstream_sent(size))
-
-    def _upstream_sent(self, size):
-        self.sending -= size
 
     def on_close(self):
         if self.upstream is not None:
@@ -184,18 +171,30 @@ class DdpEventsHandler(WebSocketMixin, JupyterHandler, websocket.WebSocketHandle
         if self.early is not None:
             self.early.append(message)
             return
-        size = len(message)
-        if self.buffered + size > MAX_BUFFERED_BYTES:
+        if not self.to_tab.send(self.write_message, message):
             # A tab that does not read: drop it, as the Node server would; it catches up from
             # the replay when it comes back.
             self.close(1013, "too far behind")
-            return
-        self.buffered += size
-        try:
-            sent = self.write_message(message, binary=isinstance(message, bytes))
-        except websocket.WebSocketClosedError:
-            return
-        sent.add_done_callback(lambda _: self._sent(size))
 
-    def _sent(self, size):
-        self.buffered -= size
+
+class Unwritten:
+    """What one side of the bridge was handed and has not yet written out: at most MAX_BUFFERED_BYTES."""
+
+    def __init__(self):
+        self.size = 0
+
+    def send(self, write, message):
+        """`write` the message unless that passes the bound (False: the caller drops the socket)."""
+        size = len(message)
+        if self.size + size > MAX_BUFFERED_BYTES:
+            return False
+        try:
+            sent = write(message, binary=isinstance(message, bytes))
+        except websocket.WebSocketClosedError:
+            return True  # it is closing anyway
+        self.size += size
+        sent.add_done_callback(lambda _: self._written(size))
+        return True
+
+    def _written(self, size):
+        self.size -= size
